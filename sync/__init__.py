@@ -1,0 +1,1 @@
+"""The openphone-sync engine, CLI and API client."""
