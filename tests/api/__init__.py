@@ -1,0 +1,1 @@
+"""Tests of the OpenPhone API client: limiter, classify, transport and client."""
