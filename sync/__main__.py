@@ -1,0 +1,7 @@
+"""``python -m sync``: the same as the ``sync`` command."""
+
+from __future__ import annotations
+
+from sync.cli import main
+
+main()

@@ -1,0 +1,234 @@
+"""Execute a plan's operations through the API, recording every outcome in the state store.
+
+Each write is journaled before its request (an *intent*) and completed after the answer,
+in the same transaction as the link it changes; a run that dies in between leaves the
+intent open for the next run to resolve (:mod:`sync.recovery`).
+
+What happens on an error is decided by its marker (see :mod:`sync.errors`):
+``Fatal`` stops the run, ``Skippable`` and ``Retriable`` (after the transport's own retries)
+fail this one operation, which is recorded with its reason and retried next run. A create
+whose outcome is unknown is never repeated blindly: the contact is looked up by
+``externalId`` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from sync.errors import (
+    AmbiguousCreateError,
+    ConflictError,
+    Fatal,
+    NotFoundError,
+    Retriable,
+    Skippable,
+    SyncError,
+)
+from sync.merge import create_body, patch_body
+from sync.plan import Op
+
+if TYPE_CHECKING:
+    from state.store import StateStore
+    from sync.api.client import ContactsApi
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """What a source writes, so a PATCH keeps everything else."""
+
+    scalars: frozenset[str]
+    custom_keys: frozenset[str]
+
+
+ProgressHook = Callable[[Op], None]
+
+
+class Applier:
+    """Runs operations with bounded concurrency; the API client keeps the rate."""
+
+    def __init__(
+        self,
+        api: ContactsApi,
+        store: StateStore,
+        run_id: str,
+        ownership: Mapping[str, Ownership],
+        *,
+        concurrency: int = 8,
+        stop: asyncio.Event | None = None,
+        on_done: ProgressHook | None = None,
+    ) -> None:
+        self.api = api
+        self.store = store
+        self.run_id = run_id
+        self.ownership = ownership
+        self.concurrency = concurrency
+        self.stop = stop or asyncio.Event()
+        self.on_done = on_done
+        self.fatal: BaseException | None = None
+
+    async def run(self, ops: Sequence[Op]) -> None:
+        """Apply ``ops``; returns when all are done, the run is stopped, or a fatal error hit."""
+        queue: asyncio.Queue[Op] = asyncio.Queue()
+        for op in ops:
+            queue.put_nowait(op)
+
+        async def worker() -> None:
+            while not self.stop.is_set() and self.fatal is None:
+                try:
+                    op = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                await self._one(op)
+
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, self.concurrency))]
+        await asyncio.gather(*workers)
+        if self.fatal is not None:
+            raise self.fatal
+
+    async def _one(self, op: Op) -> None:
+        try:
+            if op.kind == "create":
+                await self._create(op)
+            elif op.kind == "update":
+                await self._update(op)
+            else:
+                await self._delete(op)
+            op.outcome = "done"
+        except SyncError as exc:
+            if isinstance(exc, Fatal):
+                self.fatal = exc
+                op.outcome = "skipped"
+                return
+            op.outcome = "failed"
+            op.error = str(exc)
+        finally:
+            if self.on_done is not None and op.outcome != "pending":
+                self.on_done(op)
+
+    async def _journaled(
+        self, op: Op, kind: str, contact_id: str | None, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Run ``call`` between an intent and its outcome; failures are recorded, then re-raised."""
+        intent = self.store.begin_intent(
+            self.run_id, op.source, op.external_id, kind, op.fingerprint, contact_id
+        )
+        try:
+            result = await call()
+        except (Skippable, Retriable) as exc:  # type: ignore[misc]  # markers are mixins of SyncError
+            if isinstance(exc, AmbiguousCreateError | ConflictError):
+                self.store.abandon_intent(intent, str(exc))
+            else:
+                self.store.fail_intent(
+                    intent, source=op.source, external_id=op.external_id, error=str(exc), row=op.row
+                )
+            raise
+        except BaseException as exc:
+            # Fatal errors and cancellations leave the intent open for recovery to check.
+            log.debug("intent left open", intent=intent, error=type(exc).__name__)
+            raise
+        return intent, result
+
+    def _record(self, intent: int, op: Op, contact_id: str) -> None:
+        assert op.contact is not None
+        assert op.fingerprint is not None
+        self.store.complete_upsert(
+            intent,
+            source=op.source,
+            external_id=op.external_id,
+            contact_id=contact_id,
+            fingerprint=op.fingerprint,
+            raw_hash=op.raw_hash,
+            payload=op.contact.payload(),
+            row=op.row,
+        )
+        op.contact_id = contact_id
+
+    async def _create(self, op: Op) -> None:
+        assert op.contact is not None
+        body = create_body(op.contact, op.source)
+        try:
+            intent, created = await self._journaled(
+                op, "create", None, lambda: self.api.create_contact(body)
+            )
+        except (AmbiguousCreateError, ConflictError) as exc:
+            await self._resolve_uncertain_create(op, exc)
+            return
+        self._record(intent, op, created["id"])
+
+    async def _resolve_uncertain_create(self, op: Op, exc: SyncError) -> None:
+        """A create that may exist (5xx after sending, dropped connection, 409): look, then adopt."""
+        found = await self.api.find_by_external_ids([op.external_id])
+        contacts = found.get(op.external_id) or []
+        if not contacts:
+            if isinstance(exc, ConflictError):
+                raise exc
+            # It really was not created: one more try, journaled like the first.
+            assert op.contact is not None
+            contact = op.contact
+            intent, created = await self._journaled(
+                op, "create", None, lambda: self.api.create_contact(create_body(contact, op.source))
+            )
+            self._record(intent, op, created["id"])
+            return
+        remote = pick_adoptable(contacts, op.source)
+        op.note = "adopted an existing contact with the same externalId"
+        await self._patch(op, remote)
+
+    async def _update(self, op: Op) -> None:
+        assert op.contact_id is not None
+        try:
+            remote = await self.api.get_contact(op.contact_id)
+        except NotFoundError:
+            await self._recreate(op)
+            return
+        await self._patch(op, remote)
+
+    async def _patch(self, op: Op, remote: Mapping[str, Any]) -> None:
+        assert op.contact is not None
+        owned = self.ownership[op.source]
+        body = patch_body(
+            remote, op.contact, op.previous,
+            owned_scalars=owned.scalars, owned_custom_keys=owned.custom_keys, source=op.source,
+        )
+        contact_id = str(remote["id"])
+        try:
+            intent, _ = await self._journaled(
+                op, "update", contact_id, lambda: self.api.update_contact(contact_id, body)
+            )
+        except NotFoundError:
+            await self._recreate(op)
+            return
+        self._record(intent, op, contact_id)
+
+    async def _recreate(self, op: Op) -> None:
+        """The contact was deleted in the app: create it again and relink."""
+        op.note = "the contact was deleted in OpenPhone; created again"
+        op.previous = None
+        await self._create(op)
+
+    async def _delete(self, op: Op) -> None:
+        assert op.contact_id is not None
+        contact_id = op.contact_id
+
+        async def call() -> None:
+            try:
+                await self.api.delete_contact(contact_id)
+            except NotFoundError:
+                return  # already gone: that is what we wanted
+
+        intent, _ = await self._journaled(op, "delete", contact_id, call)
+        self.store.complete_delete(intent, source=op.source, external_id=op.external_id)
+
+
+def pick_adoptable(contacts: Sequence[Mapping[str, Any]], source: str) -> Mapping[str, Any]:
+    """Of the contacts sharing an externalId, the one to adopt: ours first, else the oldest."""
+    ours = [c for c in contacts if c.get("source") == source]
+    pool = ours or list(contacts)
+    return min(pool, key=lambda c: (str(c.get("createdAt") or ""), str(c.get("id"))))

@@ -1,0 +1,395 @@
+"""Wire sources, state and the API together for one run. The only module that does.
+
+    resolve open intents → custom fields → read + plan each source → adoption look-ups
+    → (dry run: stop here) → apply → bookkeeping → record the run
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+
+from connectors.base import Source, SourceContext
+from connectors.registry import get_connector
+from state.store import StateStore
+from sync.api.client import ContactsApi
+from sync.apply import Applier, Ownership, pick_adoptable
+from sync.config import SourceConfig, SyncConfig
+from sync.custom_fields import ResolvedField, resolve_custom_fields
+from sync.errors import ApiError, ConfigError, Fatal
+from sync.merge import field_changes
+from sync.plan import Op, Plan
+from sync.planner import plan_source
+from sync.recovery import resolve_open_intents
+from sync.report import write_rejects
+
+log = structlog.get_logger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_HELD, EXIT_NOT_STARTED = 0, 1, 2, 3, 4
+
+
+@dataclass
+class RunOptions:
+    """How to run, beyond the config file."""
+
+    dry_run: bool = False
+    sources: Sequence[str] | None = None
+    allow_deletes: int | None = None
+    rejects_path: str | None = None
+    lock_wait: float = 5.0
+    on_planned: Callable[[Plan], None] | None = None
+    on_op_done: Callable[[Op], None] | None = None
+
+
+@dataclass
+class RunResult:
+    """What a run did: the plan (with each op's outcome), counters and the exit code."""
+
+    run_id: str
+    dry_run: bool
+    plan: Plan
+    started: float
+    duration: float = 0.0
+    outcome: str = "ok"
+    interrupted: bool = False
+    recovered: int = 0
+    api_calls: int = 0
+    rate_limited: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """The documented exit code for this result."""
+        summary = self.plan.summary()
+        if self.interrupted or summary["failed"]:
+            return EXIT_FAILED
+        if summary["held"]:
+            return EXIT_HELD
+        return EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--output json`` document."""
+        return {
+            "run_id": self.run_id,
+            "mode": "dry-run" if self.dry_run else "apply",
+            "outcome": self.outcome,
+            "interrupted": self.interrupted,
+            "duration_seconds": round(self.duration, 3),
+            "summary": self.plan.summary(),
+            "api": {"calls": self.api_calls, "rate_limited": self.rate_limited},
+            "sources": [
+                {
+                    "name": sp.source,
+                    "rows_read": sp.rows_read,
+                    "unchanged": sp.unchanged,
+                    "held_reason": sp.hold_reason,
+                    "info": sp.info,
+                }
+                for sp in self.plan.sources
+            ],
+            "operations": [op.as_dict() for op in self.plan.ops()],
+            "held": [op.as_dict() for op in self.plan.held()],
+            "failed": [op.as_dict() for op in self.plan.ops() if op.outcome == "failed"],
+            "rejected": [i.as_dict() for i in self.plan.issues()],
+            "notes": self.notes,
+        }
+
+
+def make_source(config: SourceConfig, sync_config: SyncConfig, env: Mapping[str, str]) -> Source:
+    """Instantiate the connector of one ``[[sources]]`` entry."""
+    cls = get_connector(config.type)
+    options = cls.Options.model_validate(config.options)
+    return cls(options, SourceContext(config.name, sync_config.base_dir, env))
+
+
+def make_api(
+    config: SyncConfig, env: Mapping[str, str], transport: httpx.AsyncBaseTransport | None
+) -> ContactsApi:
+    """The API client for this config (``transport`` swaps in the sandbox)."""
+    return ContactsApi(
+        config.openphone.base_url,
+        config.api_key(env),
+        rate_limit=config.openphone.rate_limit,
+        timeout=httpx.Timeout(config.openphone.timeout, connect=10.0),
+        transport=transport,
+        max_retries=config.openphone.max_retries,
+    )
+
+
+class Engine:
+    """One run of the sync for a config."""
+
+    def __init__(
+        self,
+        config: SyncConfig,
+        *,
+        env: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.env = dict(os.environ if env is None else env)
+        self.transport = transport
+        self.stop = asyncio.Event()
+
+    def run(self, options: RunOptions) -> RunResult:
+        """Run to completion in a fresh event loop; SIGTERM/SIGINT stop it gracefully."""
+        return asyncio.run(self._run_with_signals(options))
+
+    async def _run_with_signals(self, options: RunOptions) -> RunResult:
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.stop.set)
+                installed.append(sig)
+        try:
+            return await self.arun(options)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    async def arun(self, options: RunOptions) -> RunResult:
+        """The run itself (for callers with their own event loop)."""
+        run_id = uuid.uuid4().hex[:12]
+        structlog.contextvars.bind_contextvars(run_id=run_id)
+        try:
+            return await self._arun(run_id, options)
+        finally:
+            structlog.contextvars.unbind_contextvars("run_id")
+
+    def _selected_sources(self, options: RunOptions) -> list[SourceConfig]:
+        if not options.sources:
+            return list(self.config.sources)
+        return [self.config.source(name) for name in options.sources]
+
+    async def _arun(self, run_id: str, options: RunOptions) -> RunResult:
+        result = RunResult(run_id, options.dry_run, Plan(), time.monotonic())
+        selected = self._selected_sources(options)
+        sources = {cfg.name: make_source(cfg, self.config, self.env) for cfg in selected}
+        api: ContactsApi | None = None
+        try:
+            api = make_api(self.config, self.env, self.transport)
+        except ConfigError:
+            if not options.dry_run:
+                raise
+            result.notes.append(
+                f"no API key in ${self.config.openphone.api_key_env}: the preview did not check "
+                "OpenPhone for existing contacts, and could not refresh custom field definitions"
+            )
+        store = StateStore.open(self.config.state_url(self.env))
+        owner = f"{os.uname().nodename}:{os.getpid()}:{run_id}"
+        locked = False
+        try:
+            if not options.dry_run:
+                store.acquire_lock(owner, wait_seconds=options.lock_wait)
+                locked = True
+                store.start_run(run_id, "apply")
+            log.info("run started", mode="dry-run" if options.dry_run else "apply",
+                     sources=[c.name for c in selected])
+            try:
+                await self._plan_and_apply(result, options, selected, sources, api, store, run_id)
+            except BaseException:
+                result.outcome = "error"
+                raise
+            finally:
+                if locked:
+                    self._finish(store, result, api)
+        finally:
+            if locked:
+                store.release_lock(owner)
+            store.close()
+            if api is not None:
+                await api.aclose()
+        return result
+
+    async def _plan_and_apply(
+        self,
+        result: RunResult,
+        options: RunOptions,
+        selected: Sequence[SourceConfig],
+        sources: Mapping[str, Source],
+        api: ContactsApi | None,
+        store: StateStore,
+        run_id: str,
+    ) -> None:
+        if api is not None and not options.dry_run:
+            result.recovered = await resolve_open_intents(api, store)
+        elif options.dry_run and store.open_intents():
+            result.notes.append(
+                "an earlier run was interrupted; its unfinished operations will be checked "
+                "against OpenPhone at the start of the next real run"
+            )
+        custom = await self._custom_fields(selected, api, store, options.dry_run, result)
+        mappers = {}
+        for cfg in selected:
+            plan, mapper = plan_source(
+                cfg, sources[cfg.name], store, custom.get(cfg.name, []),
+                allow_deletes=options.allow_deletes,
+            )
+            result.plan.sources.append(plan)
+            mappers[cfg.name] = mapper
+        if api is not None:
+            await self._adopt_existing(result.plan, api, {c.name for c in self.config.sources}, custom)
+        if options.rejects_path:
+            write_rejects(options.rejects_path, result.plan.issues())
+        if options.on_planned:
+            options.on_planned(result.plan)
+        if options.dry_run or api is None:
+            self._count_api(result, api)
+            result.duration = time.monotonic() - result.started
+            return
+        ownership = {
+            name: Ownership(m.owned_scalars, m.owned_custom_keys)
+            for name, m in mappers.items()
+            if m is not None
+        }
+        applier = Applier(
+            api, store, run_id, ownership,
+            concurrency=self.config.openphone.concurrency, stop=self.stop,
+            on_done=options.on_op_done,
+        )
+        await applier.run([op for op in result.plan.ops() if op.outcome == "pending"])
+        result.interrupted = self.stop.is_set()
+        self._bookkeeping(result.plan, store)
+        self._count_api(result, api)
+        result.duration = time.monotonic() - result.started
+        result.outcome = self._outcome(result)
+
+    async def _custom_fields(
+        self,
+        selected: Sequence[SourceConfig],
+        api: ContactsApi | None,
+        store: StateStore,
+        dry_run: bool,
+        result: RunResult,
+    ) -> dict[str, list[ResolvedField]]:
+        if not any(cfg.custom_fields for cfg in selected):
+            return {}
+        defs: list[dict[str, str]] | None = None
+        if api is not None:
+            try:
+                defs = [
+                    {"name": d["name"], "key": d["key"], "type": d["type"]}
+                    for d in await api.list_custom_fields()
+                ]
+            except ApiError as exc:
+                if not dry_run or isinstance(exc, Fatal):
+                    raise
+                result.notes.append(f"could not read custom field definitions: {exc}")
+            if defs is not None and not dry_run:
+                store.save_custom_fields(defs)
+        if defs is None:
+            defs = store.load_custom_fields()
+            if defs is None:
+                raise ConfigError(
+                    "custom fields are mapped, but their definitions could not be read from "
+                    "OpenPhone and none are cached; set the API key and run again"
+                )
+            result.notes.append("custom field definitions come from the cache of the last real run")
+        return {
+            cfg.name: resolve_custom_fields(
+                cfg.name, cfg.custom_fields, defs, default_timezone=cfg.timezone
+            )
+            for cfg in selected
+        }
+
+    async def _adopt_existing(
+        self,
+        plan: Plan,
+        api: ContactsApi,
+        our_sources: set[str],
+        custom: Mapping[str, Sequence[ResolvedField]],
+    ) -> None:
+        """Look creates up by externalId, so nothing that already exists is created twice."""
+        creates = [op for sp in plan.sources for op in sp.ops if op.kind == "create"]
+        if not creates:
+            return
+        found = await api.find_by_external_ids([op.external_id for op in creates])
+        for op in creates:
+            contacts = found.get(op.external_id) or []
+            if not contacts:
+                continue
+            others = {c.get("source") for c in contacts} & (our_sources - {op.source})
+            if others and not any(c.get("source") == op.source for c in contacts):
+                op.outcome = "failed"
+                op.error = (
+                    f"externalId {op.external_id!r} already belongs to source "
+                    f"{sorted(others)[0]!r}; keys must be unique across sources"
+                )
+                continue
+            remote = pick_adoptable(contacts, op.source)
+            names = {f.key: f.name for f in custom.get(op.source, [])}
+            assert op.contact is not None
+            op.kind = "update"
+            op.contact_id = str(remote["id"])
+            op.previous = None
+            op.note = "adopts an existing contact with this externalId"
+            op.changes = field_changes(remote_payload(remote), op.contact.payload(), names)
+
+    def _bookkeeping(self, plan: Plan, store: StateStore) -> None:
+        for sp in plan.sources:
+            if sp.refresh_hashes:
+                store.set_raw_hashes(sp.source, sp.refresh_hashes)
+            if sp.reappeared:
+                store.reset_missing(sp.source, sp.reappeared)
+            if sp.missing:
+                store.bump_missing(sp.source, sp.missing)
+
+    def _count_api(self, result: RunResult, api: ContactsApi | None) -> None:
+        if api is not None:
+            result.api_calls = api.stats.requests
+            result.rate_limited = api.stats.rate_limited
+
+    def _outcome(self, result: RunResult) -> str:
+        summary = result.plan.summary()
+        if result.interrupted:
+            return "interrupted"
+        if summary["failed"]:
+            return "failed"
+        if summary["held"]:
+            return "held"
+        return "ok"
+
+    def _finish(self, store: StateStore, result: RunResult, api: ContactsApi | None) -> None:
+        self._count_api(result, api)
+        result.duration = time.monotonic() - result.started
+        document = result.to_dict()
+        store.finish_run(
+            result.run_id,
+            outcome=result.outcome,
+            summary={"summary": document["summary"], "duration_seconds": document["duration_seconds"],
+                     "interrupted": result.interrupted},
+            api_calls=result.api_calls,
+            rate_limited=result.rate_limited,
+        )
+        log.info("run finished", outcome=result.outcome, **result.plan.summary(),
+                 api_calls=result.api_calls, rate_limited=result.rate_limited,
+                 duration_seconds=round(result.duration, 2))
+
+
+def remote_payload(remote: Mapping[str, Any]) -> dict[str, Any]:
+    """A contact as the API returns it, in the payload shape, for showing changes."""
+    fields = remote.get("defaultFields") or {}
+    return {
+        "firstName": fields.get("firstName"),
+        "lastName": fields.get("lastName"),
+        "company": fields.get("company"),
+        "role": fields.get("role"),
+        "emails": [{"name": i.get("name"), "value": i.get("value")} for i in fields.get("emails") or []],
+        "phoneNumbers": [
+            {"name": i.get("name"), "value": i.get("value")} for i in fields.get("phoneNumbers") or []
+        ],
+        "customFields": {
+            c["key"]: c.get("value") for c in remote.get("customFields") or [] if c.get("key")
+        },
+    }

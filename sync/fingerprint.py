@@ -1,0 +1,38 @@
+"""Stable fingerprints: of a normalized payload, and of a row's raw values.
+
+Both are plain functions over plain data. The *fingerprint* says whether what we would
+write differs from what we wrote last time; the *raw hash* lets the planner skip
+normalizing a row whose mapped cells did not change since the last run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def canonical_json(data: Any) -> str:
+    """JSON with sorted keys and no spaces: equal data gives equal text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    """sha256 (hex) of a payload's canonical JSON."""
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def mapping_seed(description: Any) -> bytes:
+    """A 16-byte key that changes whenever the mapping (or the field types) change.
+
+    Raw hashes are keyed with it, so editing the mapping makes every row look changed
+    once, and the planner re-normalizes it.
+    """
+    return hashlib.blake2b(canonical_json(description).encode("utf-8"), digest_size=16).digest()
+
+
+def raw_hash(texts: tuple[str, ...], seed: bytes) -> str:
+    """A short keyed hash of a row's mapped cells (as text)."""
+    joined = "\x1f".join(texts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(joined, digest_size=8, key=seed).hexdigest()

@@ -1,0 +1,217 @@
+"""Turn a source's records into normalized contacts, per the source's field mapping.
+
+Pure: :class:`RowMapper` is compiled once from the source's config, its column names and
+the resolved custom fields, then maps each record without I/O. Bad values are left out
+with an :class:`~sync.models.Issue`; the contact still syncs. A row is rejected only when
+it has no usable key or nothing to sync.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sync.coerce import CoercionError, coerce_value
+from sync.config import SourceConfig
+from sync.custom_fields import ResolvedField
+from sync.errors import ConfigError, MissingColumnError
+from sync.fingerprint import mapping_seed, raw_hash
+from sync.models import Contact, Issue, Item, SourceRecord
+from sync.normalize import email_key, normalize_email, normalize_name, normalize_phone
+
+MAX_EXTERNAL_ID = 75  # the API's limit on externalId
+
+
+def resolve_column(columns: Sequence[str], wanted: str, *, source: str, what: str) -> int:
+    """The index of ``wanted`` in ``columns``: an exact match wins, else a unique case-insensitive one.
+
+    Raises:
+        MissingColumnError: no column matches; the message lists the columns there are.
+        ConfigError: several columns differ from ``wanted`` only by case.
+    """
+    if wanted in columns:
+        return columns.index(wanted)
+    folded = wanted.strip().casefold()
+    matches = [i for i, c in enumerate(columns) if c.strip().casefold() == folded]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        names = ", ".join(repr(columns[i]) for i in matches)
+        raise ConfigError(
+            f"source {source!r}: {what} column {wanted!r} matches {names}, which differ only "
+            "by case; name the one you mean exactly"
+        )
+    shown = ", ".join(repr(c) for c in columns) or "(none)"
+    raise MissingColumnError(
+        f"source {source!r}: the {what} column {wanted!r} is not in the source; its columns are: {shown}"
+    )
+
+
+def as_text(value: Any) -> str:
+    """A cell as text for keys and hashes (``None`` is empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    column: str
+    index: int
+
+
+class RowMapper:
+    """The compiled mapping of one source."""
+
+    def __init__(
+        self,
+        config: SourceConfig,
+        columns: Sequence[str],
+        custom_fields: Sequence[ResolvedField] = (),
+    ) -> None:
+        self.source = config.name
+        self.config = config
+        self.columns = tuple(columns)
+
+        def slot(column: str, what: str) -> _Slot:
+            return _Slot(column, resolve_column(self.columns, column, source=self.source, what=what))
+
+        self.key_slots = [slot(c, "key") for c in config.key]
+        fields = config.fields
+        self.scalars: list[tuple[str, _Slot]] = [
+            (name, slot(column, name))
+            for name, column in (
+                ("firstName", fields.first_name),
+                ("lastName", fields.last_name),
+                ("company", fields.company),
+                ("role", fields.role),
+            )
+            if column
+        ]
+        self.email_slots = [(label, slot(col, f"emails.{label}")) for label, col in fields.emails.items()]
+        self.phone_slots = [
+            (label, slot(col, f"phoneNumbers.{label}")) for label, col in fields.phone_numbers.items()
+        ]
+        self.country_slot = slot(config.country_column, "country") if config.country_column else None
+        self.custom = [(f, slot(f.column, f"custom field {f.name!r}")) for f in custom_fields]
+
+        used = {s.index for s in self.key_slots}
+        used |= {s.index for _, s in self.scalars + self.email_slots + self.phone_slots}
+        used |= {s.index for _, s in self.custom}
+        if self.country_slot:
+            used.add(self.country_slot.index)
+        self._used = sorted(used)
+        self._pick_used: Callable[[tuple[Any, ...]], Any] = _getter(self._used)
+        self._pick_key: Callable[[tuple[Any, ...]], Any] = _getter([s.index for s in self.key_slots])
+        self.seed = mapping_seed(
+            {
+                "version": 1,
+                "columns": [self.columns[i] for i in self._used],
+                "config": config.model_dump(mode="json", exclude={"max_deletes", "max_delete_ratio"}),
+                "custom": [(f.key, f.type, f.column, repr(f.options)) for f, _ in self.custom],
+            }
+        )
+
+    @property
+    def owned_scalars(self) -> frozenset[str]:
+        """The default fields this source writes (the others stay as they are in OpenPhone)."""
+        return frozenset(name for name, _ in self.scalars)
+
+    @property
+    def owned_custom_keys(self) -> frozenset[str]:
+        """The custom field keys this source writes."""
+        return frozenset(f.key for f, _ in self.custom)
+
+    def key_of(self, values: tuple[Any, ...]) -> str | None:
+        """The record's externalId, or None when a key cell is empty."""
+        picked = self._pick_key(values)
+        parts = [as_text(v).strip() for v in picked]
+        if not all(parts):
+            return None
+        return ":".join(parts)
+
+    def raw_hash(self, values: tuple[Any, ...]) -> str:
+        """A hash of the mapped cells, keyed by the mapping: equal means nothing to normalize."""
+        picked = self._pick_used(values)
+        try:
+            return raw_hash(picked, self.seed)
+        except TypeError:  # not all text (SQL values): convert once
+            return raw_hash(tuple("\x00" if v is None else repr(v) for v in picked), self.seed)
+
+    def check_key(self, key: str | None) -> str | None:
+        """Why a key is unusable as an externalId, or None when it is fine."""
+        if key is None:
+            names = ", ".join(s.column for s in self.key_slots)
+            return f"no key: the key column {names} is empty"
+        if len(key) > MAX_EXTERNAL_ID:
+            return f"the key is {len(key)} characters long; OpenPhone allows at most {MAX_EXTERNAL_ID}"
+        return None
+
+    def to_contact(self, key: str, record: SourceRecord) -> tuple[Contact | None, list[Issue]]:
+        """Normalize one record. Returns (None, issues) when the row has nothing to sync."""
+        values = record.values
+        issues: list[Issue] = []
+
+        def left_out(column: str, raw: Any, reason: str) -> None:
+            issues.append(
+                Issue(self.source, record.row, key, "value", column, as_text(raw), reason)
+            )
+
+        scalars = {name: normalize_name(values[s.index]) for name, s in self.scalars}
+        emails: list[Item] = []
+        seen_emails: set[str] = set()
+        for label, s in self.email_slots:
+            value, problem = normalize_email(values[s.index])
+            if problem:
+                left_out(s.column, values[s.index], problem)
+            elif value and email_key(value) not in seen_emails:
+                seen_emails.add(email_key(value))
+                emails.append(Item(label, value))
+        region = self.config.default_region
+        if self.country_slot is not None:
+            region = as_text(values[self.country_slot.index]).strip().upper() or region
+        phones: list[Item] = []
+        for label, s in self.phone_slots:
+            result = normalize_phone(values[s.index], region)
+            if result.problem:
+                left_out(s.column, values[s.index], result.problem)
+            elif result.e164 and all(p.value != result.e164 for p in phones):
+                phones.append(Item(label, result.e164))
+        custom: dict[str, Any] = {}
+        for f, s in self.custom:
+            try:
+                custom[f.key] = coerce_value(f.type, values[s.index], f.options)
+            except CoercionError as exc:
+                # Left out, not cleared: the contact keeps whatever value it has.
+                left_out(s.column, values[s.index], f"custom field {f.name!r}: {exc}")
+        if not any(scalars.values()) and not emails and not phones:
+            return None, [
+                *issues,
+                Issue(self.source, record.row, key, "row", None, None,
+                      "nothing to sync: no name, no valid phone number and no valid email"),
+            ]
+        contact = Contact(
+            external_id=key,
+            first_name=scalars.get("firstName"),
+            last_name=scalars.get("lastName"),
+            company=scalars.get("company"),
+            role=scalars.get("role"),
+            emails=tuple(emails),
+            phone_numbers=tuple(phones),
+            custom_fields=custom,
+        )
+        return contact, issues
+
+
+def _getter(indices: Sequence[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """A fast picker that always returns a tuple (itemgetter returns a bare item for one index)."""
+    if len(indices) == 1:
+        (i,) = indices
+        return lambda values: (values[i],)
+    return operator.itemgetter(*indices)

@@ -1,0 +1,126 @@
+"""The plan of a run: what will be created, updated and deleted, per source. No I/O.
+
+A :class:`Plan` is what ``--dry-run`` shows and what ``apply`` executes; its
+:meth:`Plan.to_dict` is the ``--output json`` document.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sync.models import Contact, Issue
+
+OpKind = Literal["create", "update", "delete"]
+OpOutcome = Literal["pending", "done", "failed", "held", "skipped"]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field's value before and after (``None`` when absent)."""
+
+    field: str
+    before: Any
+    after: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output."""
+        return {"field": self.field, "before": self.before, "after": self.after}
+
+
+@dataclass
+class Op:
+    """One write to the API, and what became of it."""
+
+    kind: OpKind
+    source: str
+    external_id: str
+    row: int | None = None
+    contact: Contact | None = None
+    contact_id: str | None = None
+    previous: dict[str, Any] | None = None
+    changes: tuple[FieldChange, ...] = ()
+    fingerprint: str | None = None
+    raw_hash: str | None = None
+    note: str | None = None
+    outcome: OpOutcome = "pending"
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output."""
+        return {
+            "source": self.source,
+            "externalId": self.external_id,
+            "kind": self.kind,
+            "row": self.row,
+            "contactId": self.contact_id,
+            "note": self.note,
+            "outcome": self.outcome,
+            "error": self.error,
+            "changes": [c.as_dict() for c in self.changes],
+        }
+
+
+@dataclass
+class SourcePlan:
+    """Everything planned for one source."""
+
+    source: str
+    rows_read: int = 0
+    unchanged: int = 0
+    ops: list[Op] = field(default_factory=list)
+    held: list[Op] = field(default_factory=list)
+    hold_reason: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    # Bookkeeping a real run writes to the state store without any API call.
+    refresh_hashes: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    reappeared: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """The plan of a whole run."""
+
+    sources: list[SourcePlan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def ops(self) -> Iterator[Op]:
+        """Every op, deletes first (they are what a reviewer must see first)."""
+        order = {"delete": 0, "update": 1, "create": 2}
+        all_ops = [op for sp in self.sources for op in sp.ops]
+        yield from sorted(all_ops, key=lambda op: order[op.kind])
+
+    def held(self) -> Iterator[Op]:
+        """Every op a safety gate held back."""
+        for sp in self.sources:
+            yield from sp.held
+
+    def issues(self) -> Iterator[Issue]:
+        """Every row and value left out."""
+        for sp in self.sources:
+            yield from sp.issues
+
+    def summary(self) -> dict[str, int]:
+        """The counts of ``--output json``'s ``summary``."""
+        ops = list(self.ops())
+        kinds = Counter(op.kind for op in ops)
+        levels = Counter(issue.level for issue in self.issues())
+        return {
+            "create": kinds["create"],
+            "update": kinds["update"],
+            "delete": kinds["delete"],
+            "unchanged": sum(sp.unchanged for sp in self.sources),
+            "rejected": levels["row"],
+            "warnings": levels["value"],
+            "failed": sum(1 for op in ops if op.outcome == "failed"),
+            "held": sum(len(sp.held) for sp in self.sources),
+        }
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to write."""
+        return not any(sp.ops for sp in self.sources)
