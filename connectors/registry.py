@@ -17,6 +17,8 @@ GROUP = "openphone_sync.connectors"
 # Ours, so a source checkout that was never pip-installed still finds them.
 BUILTIN: dict[str, str] = {
     "csv": "connectors.csv_file:CsvSource",
+    "google_sheets": "connectors.google_sheets:GoogleSheetsSource",
+    "sql": "connectors.sql:SqlSource",
 }
 
 
