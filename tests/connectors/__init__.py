@@ -1,0 +1,1 @@
+"""Tests of the source connectors, and the contract every connector passes."""
