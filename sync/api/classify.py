@@ -80,12 +80,8 @@ def error_for(response: httpx.Response) -> ApiError:
             retry_after=retry_after,
         )
     if status >= 500:
-        return TransientApiError(
-            f"server error ({status}) on {where}: {detail}", status=status, code=code
-        )
-    return InvalidRequestError(
-        f"the API refused {where} ({status}): {detail}", status=status, code=code
-    )
+        return TransientApiError(f"server error ({status}) on {where}: {detail}", status=status, code=code)
+    return InvalidRequestError(f"the API refused {where} ({status}): {detail}", status=status, code=code)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
