@@ -105,7 +105,9 @@ def main(
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def demo(output: str) -> None:
     """Run the bundled example data against an in-process sandbox (no API key, no network)."""
-    _setup_logging(False, None)
+    from sync.logging import configure_logging
+
+    configure_logging(level="WARNING")
     with _errors_to_exit(output):
         from sync.demo import run_demo
 

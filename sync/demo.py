@@ -48,7 +48,7 @@ def run_demo(output: str = "text") -> int:
                 console.rule(f"[bold]{title}")
             result = execute(
                 config, dry_run=dry_run, output="quiet" if output == "json" else output,
-                env=env, transport=sandbox_transport(app), console=console,
+                env=env, transport=sandbox_transport(app), console=console, show_plan=dry_run,
             )
             documents.append(result.to_dict())
             code = result.exit_code

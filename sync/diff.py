@@ -40,7 +40,7 @@ class Candidate:
 
     row: int
     contact: Contact
-    raw_hash: str
+    raw_hash: str | None
 
 
 @dataclass
@@ -78,7 +78,7 @@ def diff_candidates(
             continue
         if fp == link.fingerprint and link.status == "synced":
             unchanged += 1
-            if link.raw_hash != cand.raw_hash:
+            if cand.raw_hash is not None and link.raw_hash != cand.raw_hash:
                 refresh[key] = cand.raw_hash
             continue
         note = None

@@ -27,6 +27,7 @@ from sync.apply import Applier, Ownership, pick_adoptable
 from sync.config import SourceConfig, SyncConfig
 from sync.custom_fields import ResolvedField, resolve_custom_fields
 from sync.errors import ApiError, ConfigError, Fatal
+from sync.logging import register_secret
 from sync.merge import field_changes
 from sync.plan import Op, Plan
 from sync.planner import plan_source
@@ -116,9 +117,11 @@ def make_api(
     config: SyncConfig, env: Mapping[str, str], transport: httpx.AsyncBaseTransport | None
 ) -> ContactsApi:
     """The API client for this config (``transport`` swaps in the sandbox)."""
+    key = config.api_key(env)
+    register_secret(key)
     return ContactsApi(
         config.openphone.base_url,
-        config.api_key(env),
+        key,
         rate_limit=config.openphone.rate_limit,
         timeout=httpx.Timeout(config.openphone.timeout, connect=10.0),
         transport=transport,
@@ -347,7 +350,7 @@ class Engine:
 
     def _count_api(self, result: RunResult, api: ContactsApi | None) -> None:
         if api is not None:
-            result.api_calls = api.stats.requests
+            result.api_calls = api.stats.requests_sent
             result.rate_limited = api.stats.rate_limited
 
     def _outcome(self, result: RunResult) -> str:

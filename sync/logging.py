@@ -21,6 +21,8 @@ _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+):[^@\s]+@", re.I)
 _SECRET_KEYS = ("key", "token", "password", "secret", "authorization", "credentials")
 
+_PLAIN_KEYS = frozenset({"timestamp", "level", "logger", "run_id", "event"})
+
 _secrets: set[str] = set()
 
 
@@ -30,11 +32,16 @@ def register_secret(value: str) -> None:
         _secrets.add(value)
 
 
-def redact_text(text: str) -> str:
-    """Mask secrets, URL passwords, emails and phone numbers in free text."""
+def mask_secrets(text: str) -> str:
+    """Mask registered secrets and URL passwords."""
     for secret in _secrets:
         text = text.replace(secret, "***")
-    text = _URL_PASSWORD.sub(r"\g<scheme>:***@", text)
+    return _URL_PASSWORD.sub(r"\g<scheme>:***@", text)
+
+
+def redact_text(text: str) -> str:
+    """Mask secrets, URL passwords, emails and phone numbers in free text."""
+    text = mask_secrets(text)
     text = _EMAIL.sub("<email>", text)
     return _PHONE.sub("<phone>", text)
 
@@ -42,6 +49,10 @@ def redact_text(text: str) -> str:
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: redact every string value; drop values of secret-named keys."""
     for key, value in list(event_dict.items()):
+        if key in _PLAIN_KEYS:
+            if isinstance(value, str):
+                event_dict[key] = mask_secrets(value)
+            continue
         if any(word in key.lower() for word in _SECRET_KEYS) and key != "key_count":
             event_dict[key] = "***"
         elif isinstance(value, str):

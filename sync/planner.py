@@ -73,7 +73,9 @@ def plan_source(
             contact, issues = mapper.to_contact(key, record)
             plan.issues.extend(issues)
             if contact is not None:
-                candidates[key] = Candidate(record.row, contact, digest)
+                # A row with values left out keeps no raw hash, so it is normalized (and its
+                # problems reported) on every run until it is fixed; it still costs no write.
+                candidates[key] = Candidate(record.row, contact, None if issues else digest)
     plan.rows_read = rows_read
     for key, rows in duplicates.items():
         candidates.pop(key, None)

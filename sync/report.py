@@ -40,16 +40,32 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def describe_new(op: Op) -> str:
+    """A create in one or two lines: what the new contact will hold."""
+    payload = op.contact.payload() if op.contact else {}
+    parts = [str(payload[k]) for k in ("company", "role") if payload.get(k)]
+    parts += [i["value"] for i in payload.get("phoneNumbers", [])]
+    parts += [i["value"] for i in payload.get("emails", [])]
+    custom = sum(1 for v in payload.get("customFields", {}).values() if v is not None)
+    if custom:
+        parts.append(f"{custom} custom field{'s' if custom > 1 else ''}")
+    text = " · ".join(parts) or "(name only)"
+    if op.note:
+        text += f"\n({op.note})"
+    if op.error:
+        text += f"\n[red]{op.error}[/red]"
+    return text
+
+
 def describe_changes(op: Op, limit: int = 4) -> str:
     """Field-level before → after, one per line."""
     if op.kind == "delete":
         return "contact deleted"
+    if op.kind == "create":
+        return describe_new(op)
     lines = []
     for change in op.changes[:limit]:
-        if op.kind == "create" and op.note is None:
-            lines.append(f"{change.field}: {_value(change.after)}")
-        else:
-            lines.append(f"{change.field}: {_value(change.before)} → {_value(change.after)}")
+        lines.append(f"{change.field}: {_value(change.before)} → {_value(change.after)}")
     if len(op.changes) > limit:
         lines.append(f"… {len(op.changes) - limit} more")
     if op.note:
@@ -74,7 +90,7 @@ def _ops_table(title: str, ops: Sequence[Op], style: str) -> Table:
     table.add_column("externalId")
     table.add_column("row", justify="right")
     table.add_column("name")
-    table.add_column("changes (before → after)")
+    table.add_column("what (before → after)" if title.endswith("updated") else "what")
     for op in ops[:SHOW_PER_KIND]:
         table.add_row(op.source, op.external_id, str(op.row or ""), _name(op), describe_changes(op))
     if len(ops) > SHOW_PER_KIND:
@@ -102,7 +118,7 @@ def render_plan(console: Console, plan: Plan, *, dry_run: bool) -> None:
         console.print(_ops_table(f"{len(held)} deletes held back by a safety gate", held, "bold magenta"))
         for source, reason in reasons.items():
             console.print(f"  [magenta]{source}[/magenta]: {reason}")
-    render_issues(console, list(plan.issues()))
+    render_issues(console, sorted(plan.issues(), key=lambda i: (i.source, i.row)))
 
 
 def render_issues(console: Console, issues: Sequence[Issue]) -> None:

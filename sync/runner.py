@@ -33,6 +33,7 @@ def execute(
     env: Mapping[str, str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     console: Console | None = None,
+    show_plan: bool = True,
 ) -> RunResult:
     """Run once and show it (a table and a progress bar as text, or one JSON document)."""
     console = console or Console(highlight=False)
@@ -44,7 +45,8 @@ def execute(
         nonlocal progress, task
         if not show_text:
             return
-        render_plan(console, plan, dry_run=dry_run)
+        if show_plan:
+            render_plan(console, plan, dry_run=dry_run)
         pending = sum(1 for op in plan.ops() if op.outcome == "pending")
         if not dry_run and pending and console.is_terminal:
             progress = Progress(

@@ -1,0 +1,7 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+from tests.state.conftest import any_state_url, mysql_admin, postgres_admin, state_url
+
+__all__ = ["any_state_url", "mysql_admin", "postgres_admin", "state_url"]
