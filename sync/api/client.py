@@ -83,6 +83,8 @@ class ContactsApi:
         max_retries: retries after 5xx or no answer, per request (429s do not count).
         backoff_base: the first backoff ceiling in seconds.
         seed: seeds the backoff jitter.
+        max_rate_limit_wait: total seconds one request may wait out 429s before the 429
+            is raised as :class:`~sync.errors.RateLimitedError`.
 
     Use as ``async with ContactsApi(...) as api:`` or call :meth:`aclose`.
     """
@@ -98,6 +100,7 @@ class ContactsApi:
         max_retries: int = 4,
         backoff_base: float = 1.0,
         seed: int | None = None,
+        max_rate_limit_wait: float = 300.0,
     ) -> None:
         if not api_key or not api_key.strip():
             raise ConfigError("the OpenPhone API key is empty")
@@ -108,6 +111,7 @@ class ContactsApi:
             rate_limit=rate_limit,
             max_retries=max_retries,
             backoff_base=backoff_base,
+            max_rate_limit_wait=max_rate_limit_wait,
             seed=seed,
             stats=self.stats,
         )

@@ -23,8 +23,10 @@ class ApiStats:
         rate_limited: 429 answers met (each one, including those later retried).
         retries: requests sent again after a 429, a 5xx or a transport error.
         transport_errors: requests that got no answer (timeouts, refused or dropped connections).
-        limiter_wait: seconds requests spent waiting for the rate limiter.
-        backoff_wait: seconds spent sleeping before retries (``Retry-After`` or backoff).
+        limiter_wait: seconds requests spent waiting for the rate limiter, summed over
+            requests (with requests in flight side by side it can exceed the wall time).
+        backoff_wait: seconds spent sleeping before retries (``Retry-After`` or backoff),
+            summed the same way.
     """
 
     requests_sent: int = 0

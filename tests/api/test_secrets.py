@@ -72,8 +72,7 @@ def test_key_not_in_reprs() -> None:
 def test_key_not_in_errors_or_tracebacks(faults: dict[str, float]) -> None:
     """Every error raised, with its cause chain and traceback, is free of the key."""
     app = sandbox(**faults)
-    api = client(app, max_retries=1)
-    api.transport.max_rate_limit_wait = 0.05
+    api = client(app, max_retries=1, max_rate_limit_wait=0.05)
 
     async def scenario() -> list[ApiError]:
         async with api:

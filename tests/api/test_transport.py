@@ -97,8 +97,7 @@ def test_429s_past_the_wait_cap_are_returned() -> None:
 def test_client_raises_rate_limited_once_the_cap_is_spent() -> None:
     """A 429 that outlasts the cap reaches the caller as RateLimitedError with retry_after."""
     app = sandbox(spurious_429_rate=1.0, send_retry_after=True)
-    api = client(app)
-    api.transport.max_rate_limit_wait = 0.5  # less than the sandbox's Retry-After of 1 s
+    api = client(app, max_rate_limit_wait=0.5)  # less than the sandbox's Retry-After of 1 s
 
     async def scenario() -> None:
         async with api:
