@@ -124,15 +124,18 @@ def show_status(config_file: str | None, *, limit: int, output: str) -> None:
     console = Console(highlight=False)
     from rich.table import Table
 
-    table = Table(title="Last runs", title_justify="left")
-    for col in ("run", "started (UTC)", "mode", "outcome", "create", "update", "delete",
-                "unchanged", "failed", "API calls", "429s"):
-        table.add_column(col)
+    from rich import box
+
+    table = Table(title="Last runs (c/u/d = created/updated/deleted)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for col in ("run", "started UTC", "outcome", "c/u/d", "same", "failed", "calls", "429"):
+        table.add_column(col, no_wrap=True)
     for r in runs:
         s = (r.summary or {}).get("summary", {})
         table.add_row(
-            r.run_id, f"{r.started_at:%Y-%m-%d %H:%M:%S}", r.mode, r.outcome or "running",
-            *(str(s.get(k, "")) for k in ("create", "update", "delete", "unchanged", "failed")),
+            r.run_id, f"{r.started_at:%m-%d %H:%M}", r.outcome or "running",
+            f"{s.get('create', 0)}/{s.get('update', 0)}/{s.get('delete', 0)}",
+            str(s.get("unchanged", "")), str(s.get("failed", "")),
             str(r.api_calls), str(r.rate_limited),
         )
     console.print(table if runs else "No runs recorded yet.")

@@ -190,7 +190,8 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
         return self.rng.uniform(0.0, ceiling)
 
     async def _wait_before_retry(self, request: httpx.Request, reason: str, delay: float) -> None:
-        log.info(
+        # Debug: retries are routine (the run summary counts them); a log line each is noise.
+        log.debug(
             "api.retry",
             method=request.method,
             path=request.url.path,
