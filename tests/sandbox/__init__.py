@@ -1,0 +1,1 @@
+"""Tests of the OpenPhone contacts sandbox (sync.sandbox)."""
