@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
@@ -34,10 +35,13 @@ def build_settings(
     seed: int | None,
     custom_fields: Path | None,
     data: Path | None,
-    retry_after: bool,
+    no_retry_after: bool,
     patch_mode: PatchMode,
 ) -> SandboxSettings:
-    """The settings the flags describe (``--api-key`` defaults to ``sandbox-key``)."""
+    """The settings the flags describe; keywords are the click parameter names.
+
+    ``--api-key`` defaults to ``sandbox-key``; a custom-fields file is read and checked here.
+    """
     definitions = None
     if custom_fields is not None:
         definitions = [d.to_api() for d in load_field_definitions(custom_fields)]
@@ -51,7 +55,7 @@ def build_settings(
         ambiguous_create_rate=ambiguous_create_rate,
         spurious_429_rate=spurious_429_rate,
         seed=seed,
-        send_retry_after=retry_after,
+        send_retry_after=not no_retry_after,
         patch_mode=patch_mode,
         custom_fields=definitions,
         data_file=data,
@@ -83,32 +87,10 @@ def build_settings(
               help="Send 429s without a Retry-After header.")
 @click.option("--patch-mode", type=click.Choice(["replace", "merge"]), default="replace",
               show_default=True, help="PATCH deletes omitted arrays (replace) or keeps them.")
-def sandbox_command(
-    host: str,
-    port: int,
-    api_keys: tuple[str, ...],
-    rate_limit: int,
-    latency_ms: float,
-    jitter_ms: float,
-    fail_rate: float,
-    reset_rate: float,
-    ambiguous_create_rate: float,
-    spurious_429_rate: float,
-    seed: int | None,
-    custom_fields: Path | None,
-    data: Path | None,
-    no_retry_after: bool,
-    patch_mode: PatchMode,
-) -> None:
+def sandbox_command(host: str, port: int, **flags: Any) -> None:
     """Serve a local sandbox of the OpenPhone contacts API."""
     try:
-        settings = build_settings(
-            api_keys=api_keys, rate_limit=rate_limit, latency_ms=latency_ms,
-            jitter_ms=jitter_ms, fail_rate=fail_rate, reset_rate=reset_rate,
-            ambiguous_create_rate=ambiguous_create_rate, spurious_429_rate=spurious_429_rate,
-            seed=seed, custom_fields=custom_fields, data=data,
-            retry_after=not no_retry_after, patch_mode=patch_mode,
-        )
+        settings = build_settings(**flags)
         app = create_app(settings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -121,9 +103,9 @@ def sandbox_command(
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 access_log=False, lifespan="on")
         uvicorn.Server(config).run()
-    if data is not None:
+    if settings.data_file is not None:
         state.save()  # the app's shutdown saved already, unless stopped mid-start-up
-        click.echo(f"Saved {len(state.store)} contacts to {data}")
+        click.echo(f"Saved {len(state.store)} contacts to {settings.data_file}")
 
 
 def _announce(settings: SandboxSettings, base_url: str, loaded: int) -> None:

@@ -61,7 +61,7 @@ def test_flags_become_settings(tmp_path: Path):
     settings = build_settings(
         api_keys=("k1", "k2"), rate_limit=5, latency_ms=10, jitter_ms=2, fail_rate=0.1,
         reset_rate=0.2, ambiguous_create_rate=0.3, spurious_429_rate=0.4, seed=7,
-        custom_fields=fields, data=tmp_path / "d.json", retry_after=False, patch_mode="merge",
+        custom_fields=fields, data=tmp_path / "d.json", no_retry_after=True, patch_mode="merge",
     )
     assert settings.api_keys == ("k1", "k2")
     assert (settings.rate_limit, settings.seed, settings.send_retry_after) == (5, 7, False)
@@ -70,7 +70,7 @@ def test_flags_become_settings(tmp_path: Path):
     assert build_settings(
         api_keys=(), rate_limit=10, latency_ms=0, jitter_ms=0, fail_rate=0, reset_rate=0,
         ambiguous_create_rate=0, spurious_429_rate=0, seed=None, custom_fields=None, data=None,
-        retry_after=True, patch_mode="replace",
+        no_retry_after=False, patch_mode="replace",
     ).api_keys == ("sandbox-key",)
 
 

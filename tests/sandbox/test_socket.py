@@ -3,46 +3,15 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
 from sync.sandbox import SandboxSettings, create_app
-from sync.sandbox.transport import quiet_dropped_connection_logs
+from sync.sandbox.server import serve_in_thread as served
 
 from .conformance import ConformanceLog
 from .harness import KEY, contact_body
-
-
-@contextmanager
-def served(app: Starlette) -> Iterator[str]:
-    """Run ``app`` with uvicorn on 127.0.0.1 and a free port in a thread; its base URL."""
-    quiet_dropped_connection_logs()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def _client(base_url: str, log: ConformanceLog, key: str = KEY) -> httpx.Client:
@@ -68,6 +37,15 @@ def test_create_list_patch_delete_and_a_burst_over_a_real_socket():
             statuses = [burst.get("/v1/contact-custom-fields").status_code for _ in range(11)]
         assert statuses == [200] * 10 + [429]
     assert len(log.checked) == 4 + 11
+
+
+def test_the_server_thread_saves_data_at_shutdown(tmp_path):
+    """Leaving serve_in_thread runs the app's shutdown, which writes --data."""
+    data = tmp_path / "served.json"
+    app = create_app(SandboxSettings(data_file=data))
+    with served(app) as base_url, _client(base_url, ConformanceLog()) as client:
+        assert client.post("/v1/contacts", json=contact_body()).status_code == 201
+    assert data.exists() and '"firstName": "Ada"' in data.read_text()
 
 
 def test_a_dropped_connection_over_a_socket_is_a_transport_error(caplog: pytest.LogCaptureFixture):
