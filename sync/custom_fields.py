@@ -83,7 +83,7 @@ def resolve_custom_fields(
                 mapped_as=mapped_as,
                 key=definition["key"],
                 name=definition["name"],
-                type=field_type,  # type: ignore[arg-type]  # checked against FIELD_TYPES above
+                type=field_type,
                 column=spec.column,
                 options=options,
             )

@@ -67,8 +67,8 @@ def _merge_items(
             continue  # ours, and the source no longer says it: drop it
         kept.append({k: item[k] for k in ("id", "name", "value") if item.get(k) is not None})
     result = list(kept)
-    for key, item in wanted:
-        entry: dict[str, Any] = {"name": item.name, "value": item.value}
+    for key, mine in wanted:
+        entry: dict[str, Any] = {"name": mine.name, "value": mine.value}
         if key in remote_ids:
             entry = {"id": remote_ids[key], **entry}
         result.append(entry)
