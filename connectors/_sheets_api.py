@@ -41,7 +41,7 @@ class SheetsApi:
     Args:
         client: the gspread client (its HTTP session already signs requests).
         spreadsheet_id: the spreadsheet's id.
-        label: how messages name the source and spreadsheet (``source 'x', spreadsheet y``).
+        source_name: the source's name, for messages.
         account_email: the service account's email, for "share it with …" advice.
         sleep: waits between retries (tests pass a recorder).
         attempts: tries per call, the first included.
@@ -53,7 +53,7 @@ class SheetsApi:
         client: gspread.Client,
         spreadsheet_id: str,
         *,
-        label: str,
+        source_name: str,
         account_email: str,
         sleep: Callable[[float], None],
         attempts: int = 6,
@@ -62,7 +62,8 @@ class SheetsApi:
     ) -> None:
         self.http = client.http_client
         self.spreadsheet_id = spreadsheet_id
-        self.label = label
+        self.source_name = source_name
+        self.title: str | None = None  # the spreadsheet's title, once the metadata is read
         self.account_email = account_email
         self.sleep = sleep
         self.attempts = attempts
@@ -70,13 +71,27 @@ class SheetsApi:
         self.max_delay = max_delay
 
     def metadata(self) -> Mapping[str, Any]:
-        """The spreadsheet's title and its worksheets' properties (no cell data)."""
-        return self._call(
+        """The spreadsheet's title and its worksheets' properties (no cell data).
+
+        From here on, messages name the spreadsheet by its title as well as its id.
+        """
+        found: Mapping[str, Any] = self._call(
             "read the spreadsheet's metadata",
             lambda: self.http.fetch_sheet_metadata(
                 self.spreadsheet_id, params={"fields": _METADATA_FIELDS}
             ),
         )
+        title = (found.get("properties") or {}).get("title")
+        if title:
+            self.title = str(title)
+        return found
+
+    @property
+    def label(self) -> str:
+        """How messages name the source and the spreadsheet (by title once it is known)."""
+        if self.title is None:
+            return f"source {self.source_name!r}, spreadsheet {self.spreadsheet_id}"
+        return f"source {self.source_name!r}, spreadsheet {self.title!r} ({self.spreadsheet_id})"
 
     def values(self, title: str, a1: str | None = None) -> Mapping[str, Any]:
         """The formatted values of a worksheet (its whole used range when ``a1`` is None)."""
@@ -106,6 +121,7 @@ class SheetsApi:
 
     def update_values(self, data: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
         """Write ranges in one ``values:batchUpdate``, as raw text (no formula or number parsing)."""
+        # Retrying this is safe: writing the same texts into the same cells twice is once.
         body = {"valueInputOption": "RAW", "data": list(data)}
         found: Mapping[str, Any] = self._call(
             "write back to the spreadsheet",
@@ -125,9 +141,11 @@ class SheetsApi:
                     continue
                 raise self._api_error(exc, status, doing, attempt) from exc
             except RefreshError as exc:
+                # google-auth has already retried a token endpoint that was down.
                 raise SourceError(
-                    f"{self.label}: Google refused the service account {self.account_email} "
-                    f"({_short(exc)}); the key may have been deleted or disabled: create a new one"
+                    f"{self.label}: Google gave no access token to the service account "
+                    f"{self.account_email} ({_short(exc)}); if its key was deleted or disabled, "
+                    "create a new one"
                 ) from exc
             except (TransportError, requests.RequestException) as exc:
                 if not last:

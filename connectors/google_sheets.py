@@ -198,7 +198,7 @@ class GoogleSheetsSource(Source, SupportsWriteback):
     def open(self) -> AbstractContextManager[RecordStream]:
         """Read the worksheet (two requests) and stream its records.
 
-        ``stream.info`` holds ``spreadsheet`` and ``worksheet`` (titles),
+        ``stream.info`` holds ``spreadsheet`` and ``worksheet`` (titles), ``spreadsheet_id``,
         ``extra_cells_rows`` (rows with values right of the header; final once ``records``
         is exhausted) and, when write-back names columns the header lacks,
         ``writeback_missing_columns``.
@@ -217,7 +217,7 @@ class GoogleSheetsSource(Source, SupportsWriteback):
         with self._connect(write=False) as api:
             title = self._worksheet_title(api)
             rows, row_of_first, to_cells = self._fetch(api, title)
-            label = api.label
+            label, spreadsheet_title = api.label, api.title
         header_row = self.sheet_options.header_row
         first = header_row - row_of_first
         where = f"{label}, worksheet {title!r}, row {header_row}"
@@ -226,7 +226,12 @@ class GoogleSheetsSource(Source, SupportsWriteback):
         header = rows[first] if to_cells is None else to_cells(rows[first])
         writeback = self.sheet_options.writeback or {}
         layout = layout_from_header(header, excluded={n.casefold() for n in writeback.values()}, where=where)
-        info: dict[str, Any] = {"spreadsheet": label, "worksheet": title, "extra_cells_rows": 0}
+        info: dict[str, Any] = {
+            "spreadsheet": spreadsheet_title,
+            "spreadsheet_id": self.spreadsheet_id,
+            "worksheet": title,
+            "extra_cells_rows": 0,
+        }
         self.writeback_missing = tuple(n for n in writeback.values() if n.casefold() not in layout.positions)
         if self.writeback_missing:
             info["writeback_missing_columns"] = list(self.writeback_missing)
@@ -288,7 +293,7 @@ class GoogleSheetsSource(Source, SupportsWriteback):
             credentials_json_env=options.credentials_json_env,
             base_dir=self.context.base_dir,
             scopes=[SCOPE_READWRITE if write or options.writeback else SCOPE_READONLY],
-            label=f"source {self.name!r}",
+            label=label,
         )
         transport = self.session
         owned = None
@@ -297,8 +302,8 @@ class GoogleSheetsSource(Source, SupportsWriteback):
         authed = authorized_session(account.credentials, transport)
         try:
             client = gspread.Client(auth=account.credentials, session=authed)
-            yield SheetsApi(client, self.spreadsheet_id, label=label, account_email=account.email,
-                            sleep=self.sleep)
+            yield SheetsApi(client, self.spreadsheet_id, source_name=self.name,
+                            account_email=account.email, sleep=self.sleep)
         finally:
             authed.close()  # type: ignore[no-untyped-call]  # google-auth is unannotated
             if owned is not None:
@@ -307,18 +312,18 @@ class GoogleSheetsSource(Source, SupportsWriteback):
     def _worksheet_title(self, api: SheetsApi) -> str:
         """Find the configured worksheet; also names the spreadsheet by title in messages."""
         metadata = api.metadata()
-        title = (metadata.get("properties") or {}).get("title")
-        if title:
-            api.label = f"source {self.name!r}, spreadsheet {title!r} ({self.spreadsheet_id})"
         sheets = [s.get("properties") or {} for s in metadata.get("sheets") or ()]
         sheets.sort(key=lambda p: p.get("index", 0))
         found = _pick_worksheet(sheets, self.sheet_options)
         if found is None:
             names = ", ".join(repr(p.get("title")) for p in sheets) or "none"
-            raise SourceError(
-                f"{api.label}: no worksheet {self.sheet_options.worksheet!r}; "
-                f"its worksheets are: {names}"
+            gid = self.sheet_options.url_gid
+            wanted = (
+                f"with gid {gid} (from the URL)"
+                if gid is not None and "worksheet" not in self.sheet_options.model_fields_set
+                else repr(self.sheet_options.worksheet)
             )
+            raise SourceError(f"{api.label}: no worksheet {wanted}; its worksheets are: {names}")
         return str(found["title"])
 
     def _fetch(

@@ -175,7 +175,8 @@ class FakeSheets(BaseAdapter):
     ) -> None:
         """Answer the next ``times`` requests to ``route`` with a Google error of ``status``.
 
-        Routes: ``token``, ``metadata``, ``grid``, ``values``, ``batch_update``.
+        Routes: ``token``, ``metadata``, ``grid``, ``values``, ``batch_update``. A
+        ``status`` of 0 drops the connection instead (``requests.ConnectionError``).
         """
         self._failures.append(_Failure(route, status, times, message, dict(headers or {})))
 
@@ -220,6 +221,8 @@ class FakeSheets(BaseAdapter):
         failure = next((f for f in self._failures if f.route == route and f.times > 0), None)
         if failure is not None:
             failure.times -= 1
+            if failure.status == 0:
+                raise requests.ConnectionError("fake network: connection reset by peer")
             return failure.status, _error(failure.status, failure.message), failure.headers
         if route == "token":
             return self._token(body)

@@ -125,6 +125,13 @@ def test_header_row_beyond_the_data_is_an_error(fake: FakeSheets, session: reque
         read(source_for(session, tmp_path, header_row=7))
 
 
+def test_an_empty_worksheet_is_an_error_not_an_empty_source(fake: FakeSheets, session: requests.Session, tmp_path: Path) -> None:
+    """A tab with nothing on it has no header: that is an error, not zero contacts."""
+    share(fake, [])
+    with pytest.raises(SourceError, match=r"worksheet 'Contacts', row 1: the header row is empty"):
+        read(source_for(session, tmp_path))
+
+
 def test_blank_header_cells_drop_their_column(fake: FakeSheets, session: requests.Session, tmp_path: Path) -> None:
     """A blank header cell drops its column; names are trimmed."""
     share(fake, [[" id ", "", "Name", "   ", "Phone"], ["1", "note", "Ann", "x", "+1 415 555 0101"]])
@@ -175,6 +182,9 @@ def test_worksheet_by_name_by_index_and_by_url_gid(fake: FakeSheets, session: re
     assert read(source_for(session, tmp_path, spreadsheet=url))[1][0][1][1] == "second tab"
     assert read(source_for(session, tmp_path, spreadsheet=url, worksheet=0))[1][0][1][1] == "first tab"
     assert read(source_for(session, tmp_path))[1][0][1][1] == "first tab"
+    gone = url.replace(f"gid={leads.sheet_id}", "gid=99")
+    with pytest.raises(SourceError, match=r"no worksheet with gid 99 \(from the URL\)"):
+        read(source_for(session, tmp_path, spreadsheet=gone))
 
 
 def test_missing_worksheet_lists_the_ones_there_are(fake: FakeSheets, session: requests.Session, tmp_path: Path) -> None:
@@ -234,6 +244,18 @@ def test_api_not_enabled_403_says_to_enable_it(fake: FakeSheets, session: reques
         read(source_for(session, tmp_path))
 
 
+def test_dropped_connections_are_retried(fake: FakeSheets, session: requests.Session, tmp_path: Path) -> None:
+    """A connection reset mid-read is retried; one that never recovers fails naming the sheet."""
+    share(fake, [HEADER, ["1", "Ann"]])
+    fake.fail("values", 0, times=2)
+    sleeps = Sleeps()
+    assert len(read(source_for(session, tmp_path, sleeps=sleeps))[1]) == 1
+    assert sleeps == [1.0, 2.0]
+    fake.fail("values", 0, times=6)
+    with pytest.raises(SourceError, match=r"'Team contacts'.*cannot reach Google Sheets .* after 6 attempts"):
+        read(source_for(session, tmp_path))
+
+
 def test_missing_spreadsheet_404(fake: FakeSheets, session: requests.Session, tmp_path: Path) -> None:
     """An id that names no spreadsheet says so, with the id."""
     with pytest.raises(SourceError, match=rf"no spreadsheet with id '{SHEET_ID}'"):
@@ -245,7 +267,7 @@ def test_refused_key_names_the_service_account(fake: FakeSheets, session: reques
     share(fake, [HEADER])
     other = service_account_info("gone@test-project.iam.gserviceaccount.com")
     source = source_for(session, tmp_path, env={"SA_JSON": json.dumps(other)})
-    with pytest.raises(SourceError, match=r"refused the service account gone@test-project.*create a new one"):
+    with pytest.raises(SourceError, match=r"no access token to the service account gone@test-project.*Invalid JWT Signature.*create a new one"):
         read(source)
 
 
