@@ -55,6 +55,16 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def output_file_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--summary-file and --metrics-file, shared by the one-shot run and ``schedule``."""
+    func = click.option("--metrics-file", metavar="FILE",
+                        help="Write run metrics in the Prometheus text format (node-exporter textfile "
+                             "collector); replaced atomically.")(func)
+    func = click.option("--summary-file", metavar="FILE",
+                        help="Write the run's summary as JSON; replaced atomically.")(func)
+    return func
+
+
 def _setup_logging(verbose: bool, json_logs: bool | None) -> None:
     from sync.logging import configure_logging
 
@@ -71,6 +81,9 @@ def _setup_logging(verbose: bool, json_logs: bool | None) -> None:
 @click.option("--rejects", metavar="FILE", help="Write rejected rows and values to this CSV file.")
 @click.option("--allow-deletes", type=click.IntRange(min=0), metavar="N",
               help="Let this one run delete up to N contacts past the safety gates.")
+@output_file_options
+@click.option("--report", "report_file", metavar="FILE",
+              help="Write the plan (and, on a real run, each outcome) as one self-contained HTML page.")
 @click.version_option(package_name="openphone-sync")
 @click.pass_context
 def main(
@@ -83,6 +96,9 @@ def main(
     sources: tuple[str, ...],
     rejects: str | None,
     allow_deletes: int | None,
+    summary_file: str | None,
+    metrics_file: str | None,
+    report_file: str | None,
 ) -> None:
     """Sync contacts from CSV files, Google Sheets and SQL databases into OpenPhone.
 
@@ -92,11 +108,12 @@ def main(
         return
     _setup_logging(verbose, json_logs)
     with _errors_to_exit(output):
-        from sync.runner import run_once
+        from sync.runner import RunOutputs, run_once
 
         code = run_once(
             config_file, dry_run=dry_run, output=output, sources=sources, rejects=rejects,
             allow_deletes=allow_deletes,
+            outputs=RunOutputs(summary_file, metrics_file, report_file),
         )
     sys.exit(code)
 
@@ -126,6 +143,54 @@ def status(config_file: str | None, verbose: bool, json_logs: bool | None, limit
         from sync.runner import show_status
 
         show_status(config_file, limit=limit, output=output)
+
+
+@main.command()
+@common_options
+@click.option("--every", metavar="DURATION",
+              help="Run at this interval: 1h, 15m, 30s, 1h30m [default: 1h unless --cron].")
+@click.option("--cron", metavar="EXPR", help='Run on a crontab schedule instead, e.g. "0 * * * *".')
+@click.option("--run-now", is_flag=True, help="Also run once at start, without waiting for the first slot.")
+@click.option("--jitter", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+              help="Delay each run by a random 0..SECONDS, so many installs do not call at once.")
+@click.option("--misfire-grace", type=click.FloatRange(min=1), default=300, show_default=True,
+              metavar="SECONDS", help="A run that could not start on time still starts within this window.")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable).")
+@output_file_options
+def schedule(config_file: str | None, verbose: bool, json_logs: bool | None, every: str | None,
+             cron: str | None, run_now: bool, jitter: float, misfire_grace: float,
+             sources: tuple[str, ...], summary_file: str | None, metrics_file: str | None) -> None:
+    """Run the sync on a schedule until SIGTERM (then finish the requests in flight, exit 0).
+
+    Never two runs at once: a run still going when the next is due is skipped and logged.
+    Each run logs one summary event (JSON lines when stderr is not a terminal).
+    """
+    _setup_logging(verbose, json_logs)
+    with _errors_to_exit():
+        from sync.runner import RunOutputs
+        from sync.scheduler import ScheduleSpec, run_schedule
+
+        spec = ScheduleSpec.from_flags(every, cron, jitter=jitter, misfire_grace=misfire_grace,
+                                       run_now=run_now)
+        code = run_schedule(config_file, spec, sources=sources,
+                            outputs=RunOutputs(summary_file, metrics_file))
+    sys.exit(code)
+
+
+@main.command()
+@common_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def doctor(config_file: str | None, verbose: bool, json_logs: bool | None, output: str) -> None:
+    """Check config, API key, custom fields, sources, state store and lock; writes nothing to the API.
+
+    Exit 0 only when every check passes, else 1.
+    """
+    _setup_logging(verbose, json_logs)
+    with _errors_to_exit(output):
+        from sync.doctor import run_doctor
+
+        code = run_doctor(config_file, output=output)
+    sys.exit(code)
 
 
 def _register_optional_commands() -> None:

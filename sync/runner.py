@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,8 +20,52 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sync.config import SyncConfig, config_path, load_config
 from sync.engine import Engine, RunOptions, RunResult
+from sync.errors import ConfigError, SyncError
 from sync.plan import Op, Plan
 from sync.report import render_plan, render_summary
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """Files a run writes for other tools and people, besides what it prints."""
+
+    summary_file: str | None = None
+    metrics_file: str | None = None
+    report_file: str | None = None
+
+    def check(self) -> None:
+        """Fail before the run (exit 2) when a file could not be written to its folder."""
+        for flag, path in (("--summary-file", self.summary_file), ("--metrics-file", self.metrics_file),
+                           ("--report", self.report_file)):
+            if path is None:
+                continue
+            folder = Path(path).parent
+            if not folder.is_dir():
+                raise ConfigError(f"{flag} {path}: the folder {folder} does not exist")
+            if not os.access(folder, os.W_OK):
+                raise ConfigError(f"{flag} {path}: the folder {folder} is not writable")
+
+    def write(self, result: RunResult) -> None:
+        """Write each file asked for, atomically."""
+        from sync.metrics import atomic_write_text, facts_of_result, summary_document, write_metrics_file
+
+        if self.summary_file:
+            atomic_write_text(self.summary_file, json.dumps(summary_document(result), default=str) + "\n")
+        if self.metrics_file:
+            write_metrics_file(self.metrics_file, facts_of_result(result))
+        if self.report_file:
+            from sync.html_report import write_report
+
+            write_report(self.report_file, result)
+
+    def write_error(self, error: SyncError) -> None:
+        """A run that could not start still updates the summary and the metrics (not the report)."""
+        from sync.metrics import atomic_write_text, error_document, facts_of_error, write_metrics_file
+
+        if self.summary_file:
+            atomic_write_text(self.summary_file, json.dumps(error_document(error)) + "\n")
+        if self.metrics_file:
+            write_metrics_file(self.metrics_file, facts_of_error(error))
 
 
 def execute(
@@ -34,8 +80,16 @@ def execute(
     transport: httpx.AsyncBaseTransport | None = None,
     console: Console | None = None,
     show_plan: bool = True,
+    outputs: RunOutputs | None = None,
+    engine: Engine | None = None,
 ) -> RunResult:
-    """Run once and show it (a table and a progress bar as text, or one JSON document)."""
+    """Run once and show it (a table and a progress bar as text, or one JSON document).
+
+    ``outputs`` names files to write after the run (also after a run that could not
+    start, for the summary and metrics); ``engine`` lets a caller keep a handle on the run
+    (the scheduler stops it on SIGTERM); it must have been built for ``config``.
+    """
+    outputs = outputs or RunOutputs()
     console = console or Console(highlight=False)
     show_text = output == "text"
     progress: Progress | None = None
@@ -63,16 +117,20 @@ def execute(
             speed = progress.tasks[0].speed or 0.0
             progress.update(task, rate=speed)
 
-    engine = Engine(config, env=env, transport=transport)
+    engine = engine or Engine(config, env=env, transport=transport)
     options = RunOptions(
         dry_run=dry_run, sources=list(sources) or None, allow_deletes=allow_deletes,
         rejects_path=rejects, on_planned=on_planned, on_op_done=on_op_done,
     )
     try:
         result = engine.run(options)
+    except SyncError as exc:
+        outputs.write_error(exc)
+        raise
     finally:
         if progress is not None:
             progress.stop()
+    outputs.write(result)
     if show_text:
         render_summary(console, result)
     elif output == "json":
@@ -88,12 +146,19 @@ def run_once(
     sources: Sequence[str],
     rejects: str | None,
     allow_deletes: int | None,
+    outputs: RunOutputs | None = None,
 ) -> int:
     """``sync [--dry-run]``: one run of the config; returns the exit code."""
-    config = load_config(config_path(config_file))
+    outputs = outputs or RunOutputs()
+    outputs.check()
+    try:
+        config = load_config(config_path(config_file))
+    except ConfigError as exc:
+        outputs.write_error(exc)
+        raise
     result = execute(
         config, dry_run=dry_run, output=output, sources=sources, rejects=rejects,
-        allow_deletes=allow_deletes,
+        allow_deletes=allow_deletes, outputs=outputs,
     )
     return result.exit_code
 
@@ -122,9 +187,8 @@ def show_status(config_file: str | None, *, limit: int, output: str) -> None:
         }, default=str))
         return
     console = Console(highlight=False)
-    from rich.table import Table
-
     from rich import box
+    from rich.table import Table
 
     table = Table(title="Last runs (c/u/d = created/updated/deleted)", title_justify="left",
                   box=box.SIMPLE_HEAD)
