@@ -14,7 +14,7 @@ whose outcome is unknown is never repeated blindly: the contact is looked up by
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from sync.errors import (
     Skippable,
     SyncError,
 )
+from sync.fingerprint import fingerprint
 from sync.merge import create_body, patch_body
 from sync.plan import Op
 
@@ -48,6 +49,9 @@ class Ownership:
 
 
 ProgressHook = Callable[[Op], None]
+
+CREATE_ATTEMPTS = 3
+"""Creates sent per row and run while the answers leave their outcome unknown."""
 
 
 class Applier:
@@ -109,31 +113,39 @@ class Applier:
             op.outcome = "failed"
             op.error = str(exc)
         finally:
-            if self.on_done is not None and op.outcome != "pending":
+            if self.on_done is not None and _finished(op):
                 self.on_done(op)
 
     async def _journaled(
         self, op: Op, kind: str, contact_id: str | None, call: Callable[[], Awaitable[Any]]
     ) -> Any:
         """Run ``call`` between an intent and its outcome; failures are recorded, then re-raised."""
-        intent = self.store.begin_intent(
-            self.run_id, op.source, op.external_id, kind, op.fingerprint, contact_id
-        )
+        intent = self._begin(op, kind, contact_id)
         try:
             result = await call()
-        except (Skippable, Retriable) as exc:  # type: ignore[misc]  # markers are mixins of SyncError
-            if isinstance(exc, AmbiguousCreateError | ConflictError):
-                self.store.abandon_intent(intent, str(exc))
-            else:
-                self.store.fail_intent(
-                    intent, source=op.source, external_id=op.external_id, error=str(exc), row=op.row
-                )
-            raise
-        except BaseException as exc:
-            # Fatal errors and cancellations leave the intent open for recovery to check.
-            log.debug("intent left open", intent=intent, error=type(exc).__name__)
+        except SyncError as exc:
+            self._settle_failure(intent, op, exc)
             raise
         return intent, result
+
+    def _begin(self, op: Op, kind: str, contact_id: str | None) -> int:
+        return self.store.begin_intent(
+            self.run_id, op.source, op.external_id, kind, op.fingerprint, contact_id
+        )
+
+    def _settle_failure(self, intent: int, op: Op, exc: SyncError) -> None:
+        """Record a failed write; a fatal error leaves its intent open for recovery to check."""
+        # The markers are plain mixins, not exceptions: an ``except`` clause naming them
+        # raises TypeError, so the root is caught and the marker tested here.
+        if isinstance(exc, Skippable | Retriable):
+            self._fail(intent, op, str(exc))
+        else:
+            log.debug("intent left open", intent=intent, error=type(exc).__name__)
+
+    def _fail(self, intent: int, op: Op, error: str) -> None:
+        self.store.fail_intent(
+            intent, source=op.source, external_id=op.external_id, error=error, row=op.row
+        )
 
     def _record(self, intent: int, op: Op, contact_id: str) -> None:
         assert op.contact is not None
@@ -151,33 +163,64 @@ class Applier:
         op.contact_id = contact_id
 
     async def _create(self, op: Op) -> None:
+        """POST the contact; an answer that leaves its fate unknown is settled by a look-up."""
         assert op.contact is not None
         body = create_body(op.contact, op.source)
-        try:
-            intent, created = await self._journaled(
-                op, "create", None, lambda: self.api.create_contact(body)
-            )
-        except (AmbiguousCreateError, ConflictError) as exc:
-            await self._resolve_uncertain_create(op, exc)
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            intent = self._begin(op, "create", None)
+            try:
+                created = await self.api.create_contact(body)
+            except (AmbiguousCreateError, ConflictError) as exc:
+                # The intent stays open until the look-up says what happened: a run killed
+                # in between leaves it for recovery, never a contact nobody knows about.
+                if await self._settle_uncertain_create(op, intent, exc, last=attempt == CREATE_ATTEMPTS):
+                    return
+                continue
+            except SyncError as exc:
+                self._settle_failure(intent, op, exc)
+                raise
+            self._record(intent, op, created["id"])
             return
-        self._record(intent, op, created["id"])
 
-    async def _resolve_uncertain_create(self, op: Op, exc: SyncError) -> None:
-        """A create that may exist (5xx after sending, dropped connection, 409): look, then adopt."""
+    async def _settle_uncertain_create(
+        self, op: Op, intent: int, exc: AmbiguousCreateError | ConflictError, *, last: bool
+    ) -> bool:
+        """Look the contact up after a create of unknown outcome. False: create it again.
+
+        Found: it is linked (and adopted with a PATCH unless it already holds exactly what
+        we sent). Not found after a 409, or after the last attempt: the row is recorded as
+        failed and the error raised; the next run looks it up again before creating.
+        """
         found = await self.api.find_by_external_ids([op.external_id])
         contacts = found.get(op.external_id) or []
         if not contacts:
-            if isinstance(exc, ConflictError):
+            if isinstance(exc, ConflictError) or last:
+                self._fail(intent, op, str(exc))
                 raise exc
-            # It really was not created: one more try, journaled like the first.
-            assert op.contact is not None
-            contact = op.contact
-            intent, created = await self._journaled(
-                op, "create", None, lambda: self.api.create_contact(create_body(contact, op.source))
-            )
-            self._record(intent, op, created["id"])
+            self.store.abandon_intent(intent, "the create did not reach OpenPhone")
+            return False
+        await self._link_found(op, intent, pick_adoptable(contacts, op.source))
+        return True
+
+    async def _link_found(self, op: Op, intent: int, remote: Mapping[str, Any]) -> None:
+        """Close a create's intent on the contact found by externalId, then bring it up to date."""
+        assert op.contact is not None
+        contact_id = str(remote["id"])
+        ours = remote.get("source") == op.source
+        view = owned_view(remote, op.contact.custom_fields)
+        if ours and fingerprint(view) == op.fingerprint:
+            op.note = "the create had reached OpenPhone; found by externalId"
+            self._record(intent, op, contact_id)
             return
-        remote = pick_adoptable(contacts, op.source)
+        # A contact carrying our own source label holds what this source sent once: its
+        # items count as ours, so a stale email is replaced, not kept as a user's.
+        previous = view if ours else None
+        self.store.complete_upsert(
+            intent, source=op.source, external_id=op.external_id, contact_id=contact_id,
+            fingerprint="", raw_hash=None, payload=previous or {}, row=op.row,
+        )
+        op.contact_id = contact_id
+        op.previous = previous
         op.note = "adopted an existing contact with the same externalId"
         await self._patch(op, remote)
 
@@ -227,8 +270,43 @@ class Applier:
         self.store.complete_delete(intent, source=op.source, external_id=op.external_id)
 
 
+def _finished(op: Op) -> bool:
+    """True once the op has an outcome (a bug escaping as an exception leaves it pending)."""
+    return op.outcome != "pending"
+
+
 def pick_adoptable(contacts: Sequence[Mapping[str, Any]], source: str) -> Mapping[str, Any]:
     """Of the contacts sharing an externalId, the one to adopt: ours first, else the oldest."""
     ours = [c for c in contacts if c.get("source") == source]
     pool = ours or list(contacts)
     return min(pool, key=lambda c: (str(c.get("createdAt") or ""), str(c.get("id"))))
+
+
+def remote_payload(remote: Mapping[str, Any]) -> dict[str, Any]:
+    """A contact as the API returns it, in the payload shape, for showing changes."""
+    fields = remote.get("defaultFields") or {}
+    return {
+        "firstName": fields.get("firstName"),
+        "lastName": fields.get("lastName"),
+        "company": fields.get("company"),
+        "role": fields.get("role"),
+        "emails": [{"name": i.get("name"), "value": i.get("value")} for i in fields.get("emails") or []],
+        "phoneNumbers": [
+            {"name": i.get("name"), "value": i.get("value")} for i in fields.get("phoneNumbers") or []
+        ],
+        "customFields": {
+            c["key"]: c.get("value") for c in remote.get("customFields") or [] if c.get("key")
+        },
+    }
+
+
+def owned_view(remote: Mapping[str, Any], custom_keys: Iterable[str]) -> dict[str, Any]:
+    """The contact as a source's payload would show it: only the custom fields ``custom_keys``.
+
+    Its fingerprint equals a payload's exactly when the contact holds that payload and
+    nothing more, which is how recovery learns that an interrupted write did land.
+    """
+    payload = remote_payload(remote)
+    values = payload["customFields"]
+    payload["customFields"] = {key: values.get(key) for key in sorted(custom_keys)}
+    return payload

@@ -23,7 +23,7 @@ from connectors.base import Source, SourceContext
 from connectors.registry import get_connector
 from state.store import StateStore
 from sync.api.client import ContactsApi
-from sync.apply import Applier, Ownership, pick_adoptable
+from sync.apply import Applier, Ownership, pick_adoptable, remote_payload
 from sync.config import SourceConfig, SyncConfig
 from sync.custom_fields import ResolvedField, resolve_custom_fields
 from sync.errors import ApiError, ConfigError, Fatal
@@ -31,7 +31,13 @@ from sync.logging import register_secret
 from sync.merge import field_changes
 from sync.plan import Op, Plan
 from sync.planner import plan_source
-from sync.recovery import resolve_open_intents
+from sync.recovery import (
+    keep_run_lock,
+    lock_owner,
+    release_run_lock,
+    resolve_open_intents,
+    take_run_lock,
+)
 from sync.report import write_rejects
 
 log = structlog.get_logger(__name__)
@@ -143,6 +149,7 @@ class Engine:
         self.env = dict(os.environ if env is None else env)
         self.transport = transport
         self.stop = asyncio.Event()
+        self.lock_lost = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def run(self, options: RunOptions) -> RunResult:
@@ -185,6 +192,10 @@ class Engine:
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
 
+    def _lock_lost(self) -> None:
+        self.lock_lost = True
+        self.stop.set()
+
     def _selected_sources(self, options: RunOptions) -> list[SourceConfig]:
         if not options.sources:
             return list(self.config.sources)
@@ -205,12 +216,14 @@ class Engine:
                 "OpenPhone for existing contacts, and could not refresh custom field definitions"
             )
         store = StateStore.open(self.config.state_url(self.env))
-        owner = f"{os.uname().nodename}:{os.getpid()}:{run_id}"
+        owner = lock_owner(run_id)
         locked = False
+        keeper: asyncio.Task[None] | None = None
         try:
             if not options.dry_run:
-                store.acquire_lock(owner, wait_seconds=options.lock_wait)
+                take_run_lock(store, owner, options.lock_wait)
                 locked = True
+                keeper = asyncio.create_task(keep_run_lock(store, owner, self._lock_lost))
                 store.start_run(run_id, "apply")
             log.info("run started", mode="dry-run" if options.dry_run else "apply",
                      sources=[c.name for c in selected])
@@ -223,8 +236,12 @@ class Engine:
                 if locked:
                     self._finish(store, result, api)
         finally:
+            if keeper is not None:
+                keeper.cancel()
+                with suppress(asyncio.CancelledError):
+                    await keeper
             if locked:
-                store.release_lock(owner)
+                release_run_lock(store, owner)
             store.close()
             if api is not None:
                 await api.aclose()
@@ -240,14 +257,16 @@ class Engine:
         store: StateStore,
         run_id: str,
     ) -> None:
+        # Custom fields first (a read): recovery needs to know which fields each source writes.
+        custom = await self._custom_fields(selected, api, store, options.dry_run, result)
         if api is not None and not options.dry_run:
-            result.recovered = await resolve_open_intents(api, store)
+            owned_custom = {name: [f.key for f in fields] for name, fields in custom.items()}
+            result.recovered = await resolve_open_intents(api, store, owned_custom)
         elif options.dry_run and store.open_intents():
             result.notes.append(
                 "an earlier run was interrupted; its unfinished operations will be checked "
                 "against OpenPhone at the start of the next real run"
             )
-        custom = await self._custom_fields(selected, api, store, options.dry_run, result)
         mappers = {}
         for cfg in selected:
             plan, mapper = plan_source(
@@ -278,6 +297,8 @@ class Engine:
         )
         await applier.run([op for op in result.plan.ops() if op.outcome == "pending"])
         result.interrupted = self.stop.is_set()
+        if self.lock_lost:
+            result.notes.append("another run took the state store's lock over; this run stopped")
         self._bookkeeping(result.plan, store)
         self._count_api(result, api)
         result.duration = time.monotonic() - result.started
@@ -337,7 +358,7 @@ class Engine:
             contacts = found.get(op.external_id) or []
             if not contacts:
                 continue
-            others = {c.get("source") for c in contacts} & (our_sources - {op.source})
+            others = {str(c.get("source")) for c in contacts} & (our_sources - {op.source})
             if others and not any(c.get("source") == op.source for c in contacts):
                 op.outcome = "failed"
                 op.error = (
@@ -394,20 +415,3 @@ class Engine:
                  api_calls=result.api_calls, rate_limited=result.rate_limited,
                  duration_seconds=round(result.duration, 2))
 
-
-def remote_payload(remote: Mapping[str, Any]) -> dict[str, Any]:
-    """A contact as the API returns it, in the payload shape, for showing changes."""
-    fields = remote.get("defaultFields") or {}
-    return {
-        "firstName": fields.get("firstName"),
-        "lastName": fields.get("lastName"),
-        "company": fields.get("company"),
-        "role": fields.get("role"),
-        "emails": [{"name": i.get("name"), "value": i.get("value")} for i in fields.get("emails") or []],
-        "phoneNumbers": [
-            {"name": i.get("name"), "value": i.get("value")} for i in fields.get("phoneNumbers") or []
-        ],
-        "customFields": {
-            c["key"]: c.get("value") for c in remote.get("customFields") or [] if c.get("key")
-        },
-    }
