@@ -139,4 +139,6 @@ class InvalidRequestError(ApiError, Skippable):
     @property
     def is_invalid_custom_field(self) -> bool:
         """True when the API said "Invalid Custom Field Item"."""
-        return "custom field" in self.message.lower() or self.code == "0801400"
+        # Branch on the message, not the code: the spec gives every contact 400 the code
+        # 0801400, whatever its cause.
+        return "invalid custom field item" in self.message.lower()
