@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from state._db import Database
 from state.models import intents, links, utc_now
-from state.records import INTENT_KINDS, Intent
+from state.records import INTENT_KINDS, Intent, intent_from_row
 from sync.errors import StateError
 
 
@@ -114,7 +114,7 @@ def open_intents(db: Database) -> list[Intent]:
     """Intents whose outcome was never recorded, oldest first."""
     query = select(intents).where(intents.c.status == "open").order_by(intents.c.id)
     with db.read("list open intents") as connection:
-        return [_intent(row) for row in connection.execute(query).mappings()]
+        return [intent_from_row(row) for row in connection.execute(query).mappings()]
 
 
 def abandon_intent(db: Database, intent_id: int, error: str) -> None:
@@ -127,6 +127,13 @@ def abandon_intent(db: Database, intent_id: int, error: str) -> None:
     with db.write("abandon an intent") as connection:
         if connection.execute(query).rowcount == 0:
             raise StateError(f"intent {intent_id} is not open")
+
+
+def prune_closed(db: Database, before: datetime) -> int:
+    """Delete intents closed before ``before``; open ones are never touched. Returns the count."""
+    query = delete(intents).where(intents.c.status != "open", intents.c.completed_at < before)
+    with db.write("prune the journal") as connection:
+        return int(connection.execute(query).rowcount)
 
 
 def dump_json(document: Mapping[str, Any]) -> str:
@@ -182,19 +189,3 @@ def _upsert_link(
         connection.execute(
             insert(links).values(source=source, external_id=external_id, created_at=now, **values)
         )
-
-
-def _intent(row: RowMapping) -> Intent:
-    return Intent(
-        id=row["id"],
-        run_id=row["run_id"],
-        source=row["source"],
-        external_id=row["external_id"],
-        kind=row["kind"],
-        fingerprint=row["fingerprint"],
-        contact_id=row["contact_id"],
-        status=row["status"],
-        error=row["error"],
-        created_at=row["created_at"],
-        completed_at=row["completed_at"],
-    )

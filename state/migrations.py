@@ -47,6 +47,7 @@ from state.models import (
     key_string,
     long_text,
     meta,
+    partial_index,
     utc_now,
 )
 from sync.errors import StateError
@@ -97,8 +98,8 @@ def _v1_schema() -> MetaData:
         utc("created_at", nullable=False),
         utc("updated_at", nullable=False),
         utc("synced_at", nullable=True),
-        Index("ix_state_links_missing", "source", "missing_runs"),
-        Index("ix_state_links_status", "status", "updated_at"),
+        partial_index("ix_state_links_missing", "source", "missing_runs", where="missing_runs > 0"),
+        partial_index("ix_state_links_failed", "status", "updated_at", where="status = 'failed'"),
         **MYSQL_TABLE_ARGS,
     )  # fmt: skip
     Table(
@@ -127,7 +128,7 @@ def _v1_schema() -> MetaData:
         Column("error", Text()),
         utc("created_at", nullable=False),
         utc("completed_at", nullable=True),
-        Index("ix_state_intents_status", "status"),
+        partial_index("ix_state_intents_open", "status", where="status = 'open'"),
         **MYSQL_TABLE_ARGS,
     )  # fmt: skip
     Table(

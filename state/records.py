@@ -5,11 +5,14 @@
 - :class:`RunRecord`: one run, for ``sync status``.
 - :class:`LockInfo`: who holds the state store's lock, for ``doctor``.
 
-All datetimes are timezone-aware UTC.
+All datetimes are timezone-aware UTC. The ``*_from_row`` functions build them from rows
+of the store's tables.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -106,3 +109,56 @@ class LockInfo:
             f"held by {self.owner!r} since {self.acquired_at.isoformat(timespec='seconds')}, "
             f"lease expires {self.expires_at.isoformat(timespec='seconds')}"
         )
+
+
+def link_from_row(row: Mapping[Any, Any]) -> Link:
+    """A :class:`Link` from a ``state_links`` row, its payload JSON decoded."""
+    payload = row["payload"]
+    return Link(
+        source=row["source"],
+        external_id=row["external_id"],
+        contact_id=row["contact_id"],
+        fingerprint=row["fingerprint"],
+        raw_hash=row["raw_hash"],
+        payload=None if payload is None else json.loads(payload),
+        status=row["status"],
+        last_error=row["last_error"],
+        attempts=row["attempts"],
+        missing_runs=row["missing_runs"],
+        row=row["row"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        synced_at=row["synced_at"],
+    )
+
+
+def run_from_row(row: Mapping[Any, Any]) -> RunRecord:
+    """A :class:`RunRecord` from a ``state_runs`` row, its summary JSON decoded."""
+    summary = row["summary"]
+    return RunRecord(
+        run_id=row["run_id"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        mode=row["mode"],
+        outcome=row["outcome"],
+        summary={} if summary is None else json.loads(summary),
+        api_calls=row["api_calls"],
+        rate_limited=row["rate_limited"],
+    )
+
+
+def intent_from_row(row: Mapping[Any, Any]) -> Intent:
+    """An :class:`Intent` from a ``state_intents`` row."""
+    return Intent(
+        id=row["id"],
+        run_id=row["run_id"],
+        source=row["source"],
+        external_id=row["external_id"],
+        kind=row["kind"],
+        fingerprint=row["fingerprint"],
+        contact_id=row["contact_id"],
+        status=row["status"],
+        error=row["error"],
+        created_at=row["created_at"],
+        completed_at=row["completed_at"],
+    )

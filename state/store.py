@@ -14,13 +14,12 @@ must not build a million ORM objects. Every SQLAlchemy error leaves as
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Final
 
 from sqlalchemy import (
-    RowMapping,
     bindparam,
     case,
     delete,
@@ -36,7 +35,16 @@ from state._db import Database
 from state.journal import dump_json
 from state.migrations import FORMAT_KEY, applied_migrations, migrate, put_meta
 from state.models import custom_fields, links, meta, runs, utc_now
-from state.records import RUN_MODES, RUN_OUTCOMES, Intent, Link, LockInfo, RunRecord
+from state.records import (
+    RUN_MODES,
+    RUN_OUTCOMES,
+    Intent,
+    Link,
+    LockInfo,
+    RunRecord,
+    link_from_row,
+    run_from_row,
+)
 from sync.errors import StateError
 
 IN_BATCH: Final = 500
@@ -132,11 +140,11 @@ class StateStore:
         with self._db.read("load links") as connection:
             if external_ids is None:
                 rows = connection.execute(query).mappings()
-                return {row["external_id"]: _link(row) for row in rows}
+                return {row["external_id"]: link_from_row(row) for row in rows}
             found: dict[str, Link] = {}
             for chunk in _chunks(external_ids, IN_BATCH):
                 rows = connection.execute(query.where(links.c.external_id.in_(chunk))).mappings()
-                found.update((row["external_id"], _link(row)) for row in rows)
+                found.update((row["external_id"], link_from_row(row)) for row in rows)
             return found
 
     def count_links(self, source: str) -> int:
@@ -160,7 +168,7 @@ class StateStore:
             .limit(limit)
         )
         with self._db.read("list failed links") as connection:
-            return [_link(row) for row in connection.execute(query).mappings()]
+            return [link_from_row(row) for row in connection.execute(query).mappings()]
 
     # --- the journal (see state.journal) -------------------------------------------------
 
@@ -237,6 +245,14 @@ class StateStore:
             StateError: there is no open intent with this id.
         """
         journal.abandon_intent(self._db, intent_id, error)
+
+    def prune_intents(self, older_than: timedelta = timedelta(days=30)) -> int:
+        """Forget intents closed longer ago than ``older_than``; return how many went.
+
+        Every write leaves one closed intent behind; without pruning the journal grows by
+        the number of writes, forever. Open intents are always kept.
+        """
+        return journal.prune_closed(self._db, utc_now() - older_than)
 
     # --- bookkeeping without an API call ------------------------------------------------
 
@@ -337,7 +353,7 @@ class StateStore:
         """The last ``limit`` runs, newest first."""
         query = select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(limit)
         with self._db.read("list runs") as connection:
-            return [_run(row) for row in connection.execute(query).mappings()]
+            return [run_from_row(row) for row in connection.execute(query).mappings()]
 
     # --- custom-field definitions -------------------------------------------------------
 
@@ -386,37 +402,3 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
-
-
-def _link(row: RowMapping) -> Link:
-    payload = row["payload"]
-    return Link(
-        source=row["source"],
-        external_id=row["external_id"],
-        contact_id=row["contact_id"],
-        fingerprint=row["fingerprint"],
-        raw_hash=row["raw_hash"],
-        payload=None if payload is None else json.loads(payload),
-        status=row["status"],
-        last_error=row["last_error"],
-        attempts=row["attempts"],
-        missing_runs=row["missing_runs"],
-        row=row["row"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        synced_at=row["synced_at"],
-    )
-
-
-def _run(row: RowMapping) -> RunRecord:
-    summary = row["summary"]
-    return RunRecord(
-        run_id=row["run_id"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        mode=row["mode"],
-        outcome=row["outcome"],
-        summary={} if summary is None else json.loads(summary),
-        api_calls=row["api_calls"],
-        rate_limited=row["rate_limited"],
-    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -200,3 +200,14 @@ def test_an_unknown_intent_kind_is_a_programming_error(store: StateStore) -> Non
     """Only create, update and delete can be journaled."""
     with pytest.raises(ValueError, match="intent kind"):
         store.begin_intent("run-1", "crm", "K1", "upsert", None, None)
+
+
+def test_prune_forgets_closed_intents_only(store: StateStore) -> None:
+    """Pruning drops closed intents older than the cut-off and keeps every open one."""
+    _create(store, "K1")
+    still_open = store.begin_intent("run-2", "crm", "K2", "create", "fp", None)
+
+    assert store.prune_intents(timedelta(days=1)) == 0
+    assert store.prune_intents(timedelta(0)) == 1
+    assert [i.id for i in store.open_intents()] == [still_open]
+    assert store.prune_intents(timedelta(0)) == 0
