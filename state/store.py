@@ -276,10 +276,13 @@ class StateStore:
                 connection.execute(query, batch)
 
     def bump_missing(self, source: str, external_ids: Iterable[str]) -> dict[str, int]:
-        """Count one more run these rows were missing from; return their new counts."""
+        """Count one more run these rows were missing from; return their new counts.
+
+        A key given twice still counts once: it is one run.
+        """
         counts: dict[str, int] = {}
         with self._db.write("count missing rows") as connection:
-            for chunk in _chunks(external_ids, IN_BATCH):
+            for chunk in _chunks(dict.fromkeys(external_ids), IN_BATCH):
                 these = (links.c.source == source, links.c.external_id.in_(chunk))
                 connection.execute(update(links).where(*these).values(missing_runs=links.c.missing_runs + 1))
                 query = select(links.c.external_id, links.c.missing_runs).where(*these)

@@ -151,7 +151,9 @@ def test_missing_counters_grow_and_reset(store: StateStore, raw_db: Engine) -> N
     _seed(raw_db, "crm", keys)
 
     assert store.bump_missing("crm", ["k1", "k2", "nope"]) == {"k1": 1, "k2": 1}
-    assert store.bump_missing("crm", keys) == {key: 2 if key in ("k1", "k2") else 1 for key in keys}
+    assert store.bump_missing("crm", ["k1"] * 600) == {"k1": 2}
+    expected = {key: {"k1": 3, "k2": 2}.get(key, 1) for key in keys}
+    assert store.bump_missing("crm", keys) == expected
     store.reset_missing("crm", [key for key in keys if key != "k2"])
 
     assert store.missing_counts("crm") == {"k2": 2}
