@@ -185,6 +185,7 @@ def test_a_contact_adopted_from_someone_else_is_ours_to_delete(tmp_path: Path, s
     assert adopted["id"] not in {c["id"] for c in bench.state.all_contacts()}
 
 
+@pytest.mark.slow
 def test_the_cli_exits_3_on_held_deletes_and_allow_deletes_lets_them_through(tmp_path: Path):
     """`sync --dry-run` and `sync` exit 3 with the held list; `sync --allow-deletes 10` deletes and exits 0."""
     state_url = f"sqlite:///{tmp_path / 'state.db'}"
@@ -300,6 +301,7 @@ def _status(tmp_path: Path) -> dict[str, Any]:
 # --- SIGTERM and Ctrl-C -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_after_the_requests_in_flight_and_a_later_run_finishes(tmp_path: Path, sig: int):
     """SIGTERM / Ctrl-C mid-run: in-flight writes finish and are recorded, 'interrupted', exit 1; rerun completes."""
