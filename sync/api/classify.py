@@ -129,7 +129,12 @@ def _from_json(body: dict[str, Any]) -> tuple[str, str | None]:
     nested: dict[str, Any] = error if isinstance(error, dict) else {}
     code = body.get("code", nested.get("code", nested.get("key")))
     code_text = str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None
-    candidates = (_joined_errors(body.get("errors")), body.get("message"), nested.get("message"))
+    reasons, message = _joined_errors(body.get("errors")), body.get("message")
+    if reasons and isinstance(message, str) and message.strip() and message.strip() not in reasons:
+        # Both: the message says what kind of refusal ("Invalid Custom Field Item"), the
+        # errors say where.
+        return f"{message.strip()}: {reasons}", code_text
+    candidates = (reasons, message, nested.get("message"))
     for candidate in candidates:
         if isinstance(candidate, str) and candidate.strip():
             return candidate.strip(), code_text

@@ -144,11 +144,13 @@ def test_success_returns_none(status: int) -> None:
     classify(answer(status, {"data": {}}))
 
 
-def test_message_prefers_errors_then_message_then_nested() -> None:
-    """errors[] wins over message, message wins over error.message."""
+def test_message_names_the_kind_then_the_errors_then_falls_back() -> None:
+    """message and errors[] both show (kind, then where); else message; else error.message."""
     both = {"message": "flat", "error": {"message": "nested"}, "errors": [{"message": "item"}]}
-    with pytest.raises(InvalidRequestError, match=r"\): item$"):
+    with pytest.raises(InvalidRequestError, match=r"\): flat: item$"):
         classify(answer(400, both))
+    with pytest.raises(InvalidRequestError, match=r"\): item$"):
+        classify(answer(400, {"errors": [{"message": "item"}]}))
     with pytest.raises(InvalidRequestError, match=r"\): flat$"):
         classify(answer(400, {"message": "flat", "error": {"message": "nested"}}))
     with pytest.raises(InvalidRequestError, match=r"\): nested$"):
