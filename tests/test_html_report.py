@@ -153,3 +153,12 @@ def test_screenshot_renders_into_tmp_only(plan_result: RunResult, tmp_path: Path
     done = _chromium(tmp_path, report.as_uri(), "--window-size=1280,1600", f"--screenshot={shot}")
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_a_real_run_report_shows_each_outcome(tmp_path: Path):
+    """After a real run the page marks each change done (or failed, with the error)."""
+    world = World(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    world.write_rows([contact_row(n) for n in range(3)])
+    page = render_report(world.run())
+    assert page.count('<span class="badge done">done</span>') == 3
+    assert "run report" in page and 'data-count="failed"' in page
