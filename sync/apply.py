@@ -92,7 +92,15 @@ class Applier:
                 await self._one(op)
 
         workers = [asyncio.create_task(worker()) for _ in range(max(1, self.concurrency))]
-        await asyncio.gather(*workers)
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            # A bug (or a cancellation) in one worker: stop the others before the engine
+            # records the run and lets go of the lock; their open intents go to recovery.
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
         if self.fatal is not None:
             raise self.fatal
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 
 from sync.config import load_config
@@ -54,10 +55,12 @@ class Bench:
         """Write a source's CSV (header only when ``rows`` is empty)."""
         write_rows(self.tmp / f"{source}.csv", rows)
 
-    def run(self, *, dry_run: bool = False, **options: Any) -> RunResult:
-        """One engine run against the sandbox app, as the CLI would do it."""
+    def run(
+        self, *, dry_run: bool = False, transport: httpx.AsyncBaseTransport | None = None, **options: Any
+    ) -> RunResult:
+        """One engine run against the sandbox app (or ``transport`` in front of it)."""
         engine = Engine(load_config(self.config_path, env={}), env={"OPENPHONE_API_KEY": API_KEY},
-                        transport=sandbox_transport(self.app))
+                        transport=transport or sandbox_transport(self.app))
         return engine.run(RunOptions(dry_run=dry_run, **options))
 
     @property
