@@ -73,12 +73,19 @@ def release_run_lock(store: StateStore, owner: str) -> None:
     store.release_lock(owner)
 
 
-async def keep_run_lock(store: StateStore, owner: str, on_lost: Callable[[], None]) -> None:
-    """Renew the lease until cancelled; call ``on_lost`` (and return) if the lock was lost."""
+async def keep_run_lock(
+    store: StateStore,
+    owner: str,
+    on_lost: Callable[[], None],
+    *,
+    every: float = LOCK_RENEW_SECONDS,
+    lease_seconds: float = LOCK_LEASE_SECONDS,
+) -> None:
+    """Renew the lease every ``every`` seconds until cancelled; on losing it, call ``on_lost``."""
     while True:
-        await asyncio.sleep(LOCK_RENEW_SECONDS)
+        await asyncio.sleep(every)
         try:
-            store.renew_lock(owner, lease_seconds=LOCK_LEASE_SECONDS)
+            store.renew_lock(owner, lease_seconds=lease_seconds)
         except LockHeldError as exc:
             log.warning("lost the run lock; stopping after the requests in flight", error=str(exc))
             on_lost()
