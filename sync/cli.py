@@ -193,6 +193,18 @@ def doctor(config_file: str | None, verbose: bool, json_logs: bool | None, outpu
     sys.exit(code)
 
 
+@main.command()
+@common_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def fields(config_file: str | None, verbose: bool, json_logs: bool | None, output: str) -> None:
+    """List the workspace's custom fields and which column feeds each one."""
+    _setup_logging(verbose, json_logs)
+    with _errors_to_exit(output):
+        from sync.runner import show_fields
+
+        sys.exit(show_fields(config_file, output=output))
+
+
 def _register_optional_commands() -> None:
     from sync.sandbox.cli import sandbox_command
 

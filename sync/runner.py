@@ -212,3 +212,31 @@ def show_status(config_file: str | None, *, limit: int, output: str) -> None:
         console.print(ft)
     else:
         console.print("No rows are failing.")
+
+
+def show_fields(config_file: str | None, *, output: str) -> int:
+    """``sync fields``: the workspace's custom fields and the column feeding each; 2 on a bad mapping."""
+    from rich import box
+    from rich.table import Table
+
+    from sync.fields import fields_report
+
+    config = load_config(config_path(config_file))
+    report = fields_report(config)
+    code = 2 if report.problems else 0
+    if output == "json":
+        click.echo(json.dumps(report.as_dict()))
+        return code
+    console = Console(highlight=False)
+    table = Table(title="Custom fields in the workspace", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("name")
+    table.add_column("key", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    table.add_column("fed by")
+    for row in report.fields:
+        fed = ", ".join(f"{s}: {c}" for s, c in row.fed_by) or "[dim]not mapped[/dim]"
+        table.add_row(row.name, row.key, row.type, fed)
+    console.print(table)
+    for problem in report.problems:
+        console.print(f"[red]✗[/red] {problem}")
+    return code
