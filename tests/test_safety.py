@@ -326,7 +326,8 @@ def test_a_signal_stops_after_the_requests_in_flight_and_a_later_run_finishes(tm
             assert store.open_intents() == [], "every write in flight was recorded"
             links = store.load_links("crm")
             assert {k: link.contact_id for k, link in links.items()} == created
-            assert store.recent_runs(1)[0].outcome == "interrupted"
+            last = store.recent_runs(1)[0]
+            assert last.outcome == "interrupted" and last.summary["interrupted"] is True
             assert store.lock_holder() is None
         done = [op for op in document["operations"] if op["outcome"] == "done"]
         assert len(done) == len(created)
