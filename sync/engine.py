@@ -39,6 +39,7 @@ from sync.recovery import (
     take_run_lock,
 )
 from sync.report import write_rejects
+from sync.writeback import write_back
 
 log = structlog.get_logger(__name__)
 
@@ -300,6 +301,7 @@ class Engine:
         if self.lock_lost:
             result.notes.append("another run took the state store's lock over; this run stopped")
         self._bookkeeping(result.plan, store)
+        result.notes.extend(write_back(result.plan, sources))
         self._count_api(result, api)
         result.duration = time.monotonic() - result.started
         result.outcome = self._outcome(result)

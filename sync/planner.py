@@ -76,6 +76,7 @@ def plan_source(
                 # A row with values left out keeps no raw hash, so it is normalized (and its
                 # problems reported) on every run until it is fixed; it still costs no write.
                 candidates[key] = Candidate(record.row, contact, None if issues else digest)
+        plan.info.update(stream.info)  # final only once the records are used up
     plan.rows_read = rows_read
     for key, rows in duplicates.items():
         candidates.pop(key, None)
