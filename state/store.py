@@ -131,8 +131,7 @@ class StateStore:
         """
         raw_hash = case((links.c.status == "synced", links.c.raw_hash), else_=null())
         query = select(links.c.external_id, raw_hash).where(links.c.source == source)
-        with self._db.read("load the link index") as connection:
-            return dict(connection.execute(query).all())
+        return self._db.read_dict("load the link index", query)
 
     def load_links(self, source: str, external_ids: Iterable[str] | None = None) -> dict[str, Link]:
         """Full links of ``source`` for these keys (all of its links when ``None``)."""
