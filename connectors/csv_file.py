@@ -284,7 +284,7 @@ class _Reading:
     ) -> Generator[SourceRecord, None, None]:
         # The hot loop of a million-row read: keep per-row work to a length check, a
         # blank check on the first cell, one tuple and one record.
-        record = SourceRecord
+        new, record = tuple.__new__, SourceRecord  # new(record, ...) skips a Python-level __new__
         width = layout.width
         simple = layout.keep is None
         last_line = offset + reader.line_num
@@ -295,9 +295,9 @@ class _Reading:
                 if simple and len(cells) == width:
                     first = cells[0]
                     if (first and not first.isspace()) or not _is_blank(cells):
-                        yield record(row, tuple(cells))
+                        yield new(record, (row, tuple(cells)))
                 elif cells and not _is_blank(cells):
-                    yield record(row, layout.fit(cells, info))
+                    yield new(record, (row, layout.fit(cells, info)))
         except UnicodeError as exc:
             raise self._decode_error() from exc
         except csv.Error as exc:

@@ -327,7 +327,7 @@ def _columns(result: CursorResult[Any], errors: _Errors) -> tuple[str, ...]:
 def _records(
     result: CursorResult[Any], driver: str, errors: _Errors
 ) -> Generator[SourceRecord, None, None]:
-    record = SourceRecord
+    new, record = tuple.__new__, SourceRecord  # new(record, ...) skips a Python-level __new__
     # Checking every value costs a third of the read; only other drivers need it.
     as_values = tuple if driver in _BYTES_DRIVERS else _bytes_for_memoryviews
     row = 0
@@ -335,7 +335,7 @@ def _records(
         for batch in result.partitions():
             for values in batch:
                 row += 1
-                yield record(row, as_values(values))
+                yield new(record, (row, as_values(values)))
 
 
 def _bytes_for_memoryviews(values: Sequence[Any]) -> tuple[Any, ...]:

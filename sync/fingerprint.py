@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
@@ -32,7 +32,29 @@ def mapping_seed(description: Any) -> bytes:
     return hashlib.blake2b(canonical_json(description).encode("utf-8"), digest_size=16).digest()
 
 
-def raw_hash(texts: tuple[str, ...], seed: bytes) -> str:
+def raw_hash(texts: Sequence[str], seed: bytes) -> str:
     """A short keyed hash of a row's mapped cells (as text)."""
-    joined = "\x1f".join(texts).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(joined, digest_size=8, key=seed).hexdigest()
+    return raw_hasher(seed)(texts)
+
+
+def raw_hasher(seed: bytes) -> Callable[[Sequence[str]], str]:
+    """:func:`raw_hash` with the seed bound, for the planner's per-row loop.
+
+    Copying a keyed hash object is cheaper than keying a new one for every row, and
+    text without lone surrogates (all text a codec decoded) needs no error handler.
+    """
+    keyed = hashlib.blake2b(digest_size=8, key=seed)
+    copy = keyed.copy
+    join = "\x1f".join
+
+    def digest(texts: Sequence[str]) -> str:
+        joined = join(texts)
+        try:
+            data = joined.encode()
+        except UnicodeEncodeError:
+            data = joined.encode("utf-8", "surrogatepass")
+        h = copy()
+        h.update(data)
+        return h.hexdigest()
+
+    return digest
