@@ -12,10 +12,12 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
 
 def canonical_json(data: Any) -> str:
     """JSON with sorted keys and no spaces: equal data gives equal text."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(data)
 
 
 def fingerprint(payload: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ time (``previous``) are replaced by what the source says now.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 from typing import Any
 
 from sync.models import Contact, Item
@@ -147,19 +148,18 @@ def field_changes(
     custom_names: Mapping[str, str] | None = None,
 ) -> tuple[FieldChange, ...]:
     """What differs between two payloads, field by field; custom fields shown by name."""
-    before = before or {}
     names = custom_names or {}
+    if not before:
+        return _new_fields(after, names)
     changes: list[FieldChange] = []
-    for name in (*SCALARS, "emails", "phoneNumbers"):
+    for name in SCALARS:
         old, new = before.get(name), after.get(name)
-        if name in ("emails", "phoneNumbers"):
-            old = [f"{i['name']}: {i['value']}" for i in old or []]
-            new = [f"{i['name']}: {i['value']}" for i in new or []]
-            if old == new:
-                continue
-            changes.append(FieldChange(name, old or None, new or None))
-        elif old != new:
+        if old != new:
             changes.append(FieldChange(name, old, new))
+    for name in ("emails", "phoneNumbers"):
+        old_items, new_items = _labelled(before.get(name)), _labelled(after.get(name))
+        if old_items != new_items:
+            changes.append(FieldChange(name, old_items or None, new_items or None))
     old_custom = before.get("customFields") or {}
     new_custom = after.get("customFields") or {}
     for key in sorted(set(old_custom) | set(new_custom), key=lambda k: names.get(k, k)):
@@ -167,3 +167,27 @@ def field_changes(
             label = names.get(key, key)
             changes.append(FieldChange(f"custom: {label}", old_custom.get(key), new_custom.get(key)))
     return tuple(changes)
+
+
+def _new_fields(after: Mapping[str, Any], names: Mapping[str, str]) -> tuple[FieldChange, ...]:
+    """The changes of a contact that had nothing before: every field that has a value.
+
+    The same result as comparing with an empty payload, made directly: a first run makes
+    one of these for every row.
+    """
+    changes = [FieldChange(name, None, after[name]) for name in SCALARS if after.get(name) is not None]
+    for name in ("emails", "phoneNumbers"):
+        items = _labelled(after.get(name))
+        if items:
+            changes.append(FieldChange(name, None, items))
+    custom = after.get("customFields")
+    if custom:
+        labelled = sorted(
+            ((names.get(k, k), v) for k, v in custom.items() if v is not None), key=itemgetter(0)
+        )
+        changes.extend(FieldChange(f"custom: {label}", None, value) for label, value in labelled)
+    return tuple(changes)
+
+
+def _labelled(items: Iterable[Mapping[str, Any]] | None) -> list[str]:
+    return [f"{i['name']}: {i['value']}" for i in items or ()]

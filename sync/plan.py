@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sync.models import Contact, Issue
 
@@ -17,9 +17,11 @@ OpKind = Literal["create", "update", "delete"]
 OpOutcome = Literal["pending", "done", "failed", "held", "skipped"]
 
 
-@dataclass(frozen=True)
-class FieldChange:
-    """One field's value before and after (``None`` when absent)."""
+class FieldChange(NamedTuple):
+    """One field's value before and after (``None`` when absent).
+
+    A named tuple: a first run makes several for every row.
+    """
 
     field: str
     before: Any
