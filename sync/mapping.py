@@ -152,23 +152,15 @@ class RowMapper:
 
     def to_contact(self, key: str, record: SourceRecord) -> tuple[Contact | None, list[Issue]]:
         """Normalize one record. Returns (None, issues) when the row has nothing to sync."""
-        values = record.values
+        row, values = record
         issues: list[Issue] = []
-
-        def left_out(column: str, raw: Any, reason: str) -> None:
-            issues.append(
-                Issue(self.source, record.row, key, "value", column, as_text(raw), reason)
-            )
-
         scalars = {name: normalize_name(values[s.index]) for name, s in self.scalars}
         emails: list[Item] = []
-        seen_emails: set[str] = set()
         for label, s in self.email_slots:
             value, problem = normalize_email(values[s.index])
             if problem:
-                left_out(s.column, values[s.index], problem)
-            elif value and email_key(value) not in seen_emails:
-                seen_emails.add(email_key(value))
+                issues.append(self._left_out(row, key, s, values, problem))
+            elif value and all(email_key(e.value) != email_key(value) for e in emails):
                 emails.append(Item(label, value))
         region = self.config.default_region
         if self.country_slot is not None:
@@ -177,7 +169,7 @@ class RowMapper:
         for label, s in self.phone_slots:
             result = normalize_phone(values[s.index], region)
             if result.problem:
-                left_out(s.column, values[s.index], result.problem)
+                issues.append(self._left_out(row, key, s, values, result.problem))
             elif result.e164 and all(p.value != result.e164 for p in phones):
                 phones.append(Item(label, result.e164))
         custom: dict[str, Any] = {}
@@ -186,24 +178,27 @@ class RowMapper:
                 custom[f.key] = coerce_value(f.type, values[s.index], f.options)
             except CoercionError as exc:
                 # Left out, not cleared: the contact keeps whatever value it has.
-                left_out(s.column, values[s.index], f"custom field {f.name!r}: {exc}")
-        if not any(scalars.values()) and not emails and not phones:
-            return None, [
-                *issues,
-                Issue(self.source, record.row, key, "row", None, None,
-                      "nothing to sync: no name, no valid phone number and no valid email"),
-            ]
+                issues.append(self._left_out(row, key, s, values, f"custom field {f.name!r}: {exc}"))
+        if not emails and not phones and not any(scalars.values()):
+            issues.append(
+                Issue(self.source, row, key, "row", None, None,
+                      "nothing to sync: no name, no valid phone number and no valid email")
+            )
+            return None, issues
         contact = Contact(
-            external_id=key,
-            first_name=scalars.get("firstName"),
-            last_name=scalars.get("lastName"),
-            company=scalars.get("company"),
-            role=scalars.get("role"),
-            emails=tuple(emails),
-            phone_numbers=tuple(phones),
-            custom_fields=custom,
+            key,
+            scalars.get("firstName"),
+            scalars.get("lastName"),
+            scalars.get("company"),
+            scalars.get("role"),
+            tuple(emails),
+            tuple(phones),
+            custom,
         )
         return contact, issues
+
+    def _left_out(self, row: int, key: str, slot: _Slot, values: tuple[Any, ...], reason: str) -> Issue:
+        return Issue(self.source, row, key, "value", slot.column, as_text(values[slot.index]), reason)
 
 
 def _key_reader(indices: Sequence[int]) -> Callable[[tuple[Any, ...]], str | None]:

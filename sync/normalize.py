@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, lru_cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import (
@@ -57,6 +59,16 @@ _LOCAL_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f"(),:;<>\[\\\]]')
 _DOMAIN_LABEL = re.compile(r"[^\W_]+(?:-+[^\W_]+)*")  # letters/digits (any script), hyphens
 
 
+# A subset of the addresses _email_problem accepts: plain ASCII, short enough that no
+# length limit applies, dot-separated atoms before the @, a domain whose last label
+# starts with a letter. Most real addresses match; the rest take the full check.
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\.)+[A-Za-z][A-Za-z0-9]*(?:-+[A-Za-z0-9]+)*"
+)
+_PLAIN_EMAIL_MAX = 64
+
+
 def normalize_email(raw: object) -> tuple[str | None, str | None]:
     """An email address checked and cleaned, as ``(value, problem)``.
 
@@ -67,6 +79,15 @@ def normalize_email(raw: object) -> tuple[str | None, str | None]:
     """
     if raw is None:
         return None, None
+    if type(raw) is str and raw.isascii():  # nothing to compose, nothing invisible
+        text = raw.strip()
+        if len(text) <= _PLAIN_EMAIL_MAX and _PLAIN_EMAIL.fullmatch(text):
+            local, _, domain = text.partition("@")
+            return f"{local}@{domain.lower()}", None
+    return _normalize_email_fully(raw)
+
+
+def _normalize_email_fully(raw: object) -> tuple[str | None, str | None]:
     text = unicodedata.normalize("NFC", str(raw).translate(_INVISIBLE)).strip()
     if not text:
         return None, None
@@ -309,11 +330,56 @@ def _is_valid(number: PhoneNumber) -> bool:
     country_code = number.country_code or 0
     regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
     if regions and _main_region_decides(country_code):
-        if phonenumbers.is_valid_number_for_region(number, regions[0]):
+        valid_for_main = _region_validator(country_code, regions[0])
+        if valid_for_main(phonenumbers.national_significant_number(number)):
             return True
         if len(regions) == 1:
             return False
     return bool(phonenumbers.is_valid_number(number))
+
+
+# The number types phonenumbers' _number_type_helper tries, in its order.
+_NUMBER_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line", "mobile",
+)
+
+
+@cache
+def _region_validator(country_code: int, region: str) -> Callable[[str], bool]:
+    """``phonenumbers.is_valid_number_for_region`` for one region, over the national number.
+
+    The same test on the same metadata (the number fits the region's general description
+    and at least one number type), with the patterns compiled once: the library looks
+    each of its ten patterns up again for every number, most of a first run's time.
+    """
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    general = _desc_matcher(metadata.general_desc) if metadata is not None else None
+    if metadata is None or general is None:
+        return lambda _national: False
+    names: tuple[str, ...] = _NUMBER_TYPES
+    if metadata.same_mobile_and_fixed_line_pattern:  # the library skips mobile then
+        names = tuple(n for n in names if n != "mobile")
+    types = [m for m in (_desc_matcher(getattr(metadata, n, None)) for n in names) if m is not None]
+
+    def valid(national: str) -> bool:
+        if not general(national):
+            return False
+        return any(matches(national) for matches in types)
+
+    return valid
+
+
+def _desc_matcher(desc: Any) -> Callable[[str], bool] | None:
+    """phonenumbers' ``_is_number_matching_desc`` for one description, compiled."""
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    full = re.compile(pattern).fullmatch
+    lengths = frozenset(desc.possible_length or ())
+    if lengths:
+        return lambda national: len(national) in lengths and full(national) is not None
+    return lambda national: full(national) is not None
 
 
 @cache

@@ -14,6 +14,8 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from sync.normalize import (
     PhoneResult,
     _is_valid,
+    _normalize_email_fully,
+    _region_validator,
     email_key,
     is_valid_region,
     normalize_email,
@@ -289,6 +291,57 @@ def test_validation_shortcut_equals_is_valid_number(case: tuple[str, str | None]
     except phonenumbers.NumberParseException:
         return
     assert _is_valid(number) == phonenumbers.is_valid_number(number)
+
+
+def _near_examples() -> list[phonenumbers.PhoneNumber]:
+    """Every region's example number of every type, and neighbours of it that differ in the
+    last digits or in length: numbers on both sides of each validity pattern."""
+    numbers = []
+    for region in [*REGIONS, "001"]:
+        for kind in PhoneNumberType.values():
+            if region == "001":
+                examples = [phonenumbers.example_number_for_non_geo_entity(c)
+                            for c in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS]
+            else:
+                examples = [phonenumbers.example_number_for_type(region, kind)]
+            for example in examples:
+                if example is None:
+                    continue
+                digits = str(example.national_number)
+                for variant in (digits, digits[:-1], digits + "7", digits[:-2] + "00",
+                                digits[:-3] + "999", "9" + digits[1:], "1" + digits[1:]):
+                    if variant:
+                        numbers.append(phonenumbers.PhoneNumber(
+                            country_code=example.country_code, national_number=int(variant)))
+    return numbers
+
+
+def test_compiled_region_validation_equals_the_library_for_every_region() -> None:
+    """_region_validator gives is_valid_number_for_region's answer, region by region."""
+    checked = 0
+    for number in _near_examples():
+        code = number.country_code
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+            national = phonenumbers.national_significant_number(number)
+            expected = phonenumbers.is_valid_number_for_region(number, region)
+            assert _region_validator(code, region)(national) == expected, (number, region)
+            checked += 1
+    assert checked > 10_000
+
+
+EMAILISH = st.one_of(
+    st.emails().map(str),
+    st.text(alphabet="aZ09.-_+@'`~!#&*=?^{|}/\"(),:;<>[]\\ \t\u00e9\u200b", max_size=40),
+    st.builds(lambda a, b: f"{a}@{b}", st.text(alphabet="ab.-_", max_size=8),
+              st.text(alphabet="ab09.-", max_size=12)),
+)
+
+
+@settings(max_examples=1000, deadline=timedelta(seconds=1))
+@given(raw=EMAILISH)
+def test_the_plain_email_shortcut_changes_no_result(raw: str) -> None:
+    """An address the shortcut accepts gets exactly what the full check gives."""
+    assert normalize_email(raw) == _normalize_email_fully(raw)
 
 
 # --- fuzzing (issue 7) ------------------------------------------------------------------
