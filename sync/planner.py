@@ -11,7 +11,7 @@ read once per source into a plain dict (key → raw hash).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -49,11 +49,11 @@ def plan_source(
             _hold_all(plan, store, config, custom_names)
             return plan, None
         mapper = RowMapper(config, stream.columns, custom_fields)
-        candidates: dict[str, Candidate] = {}
         first_row: dict[str, int] = {}
         duplicates: dict[str, list[int]] = {}
         nothing_to_sync: set[str] = set()
         rows_read = unchanged = 0
+        batch = _DiffBatch(config.name, store, custom_names, plan)
         # The hot loop: a million rows of a steady-state run come through here, and all
         # but the changed ones stop at the raw-hash comparison. Each key seen is taken out
         # of the index, so what is left in it afterwards is the keys gone from the source.
@@ -73,35 +73,24 @@ def plan_source(
                     duplicates.setdefault(key, [first_row[key]]).append(row)
                     continue
                 digest = raw_hash(values)
-                if take_known(key, None) == digest:
+                known = take_known(key, _ABSENT)
+                if known == digest:
                     unchanged += 1
                     continue
                 contact, issues = to_contact(key, SourceRecord(row, values))
                 plan.issues.extend(issues)
                 if contact is None:
                     nothing_to_sync.add(key)
-                else:
-                    # A row with values left out keeps no raw hash, so it is normalized (and
-                    # its problems reported) on every run until it is fixed; it still costs
-                    # no write.
-                    candidates[key] = Candidate(row, contact, None if issues else digest)
+                    continue
+                # A row with values left out keeps no raw hash, so it is normalized (and its
+                # problems reported) on every run until it is fixed; it still costs no write.
+                batch.add(key, Candidate(row, contact, None if issues else digest), known is not _ABSENT)
+            batch.flush()
         plan.info.update(stream.info)  # final only once the records are used up
     plan.rows_read = rows_read
-    for key, rows in duplicates.items():
-        if candidates.pop(key, None) is None and key not in nothing_to_sync:
-            unchanged -= 1  # its first row was counted as unchanged
-        plan.issues.extend(
-            Issue(config.name, row, key, "row", ",".join(config.key), key,
-                  f"the key {key!r} appears on {len(rows)} rows ({', '.join(map(str, rows))}); "
-                  "none of them is synced until it is unique")
-            for row in rows
-        )
-    links = store.load_links(config.name, list(candidates)) if candidates else {}
-    with collector_paused():
-        result = diff_candidates(config.name, candidates, links, custom_names)
-    plan.ops.extend(result.ops)
-    plan.unchanged = unchanged + result.unchanged
-    plan.refresh_hashes = result.refresh_hashes
+    plan.unchanged = unchanged + batch.unchanged
+    if duplicates:
+        _drop_duplicates(plan, config, duplicates, batch, nothing_to_sync)
 
     missing_keys = list(index)  # the keys the loop did not take out
     counts = store.missing_counts(config.name)
@@ -132,6 +121,72 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+_ABSENT = object()
+"""What the index gives for a key it never had (a key with a failed link gives None)."""
+
+
+class _DiffBatch:
+    """Candidates diffed a thousand at a time, with their links read in one query.
+
+    Streaming keeps memory to the ops themselves (a run after a mapping change normalizes
+    every row, and most come out unchanged), and only keys the state store knows are
+    looked up (a first run looks up none).
+    """
+
+    SIZE = 1000
+
+    def __init__(
+        self, source: str, store: StateStore, custom_names: Mapping[str, str], plan: SourcePlan
+    ) -> None:
+        self.source, self.store, self.custom_names, self.plan = source, store, custom_names, plan
+        self.candidates: dict[str, Candidate] = {}
+        self.linked: list[str] = []
+        self.unchanged = 0
+
+    def add(self, key: str, candidate: Candidate, has_link: bool) -> None:
+        self.candidates[key] = candidate
+        if has_link:
+            self.linked.append(key)
+        if len(self.candidates) >= self.SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.candidates:
+            return
+        links = self.store.load_links(self.source, self.linked) if self.linked else {}
+        result = diff_candidates(self.source, self.candidates, links, self.custom_names)
+        self.plan.ops.extend(result.ops)
+        self.plan.refresh_hashes.update(result.refresh_hashes)
+        self.unchanged += result.unchanged
+        self.candidates, self.linked = {}, []
+
+
+def _drop_duplicates(
+    plan: SourcePlan,
+    config: SourceConfig,
+    duplicates: Mapping[str, list[int]],
+    batch: _DiffBatch,
+    nothing_to_sync: set[str],
+) -> None:
+    """Take every row of a repeated key out of the plan, and report each of them.
+
+    The key's first row was planned before its repeat turned up: its op is removed, or, if
+    it was found unchanged, it is no longer counted so.
+    """
+    planned = {op.external_id for op in plan.ops}
+    plan.ops[:] = [op for op in plan.ops if op.external_id not in duplicates]
+    for key, rows in duplicates.items():
+        plan.refresh_hashes.pop(key, None)
+        if key not in planned and key not in nothing_to_sync:
+            plan.unchanged -= 1
+        plan.issues.extend(
+            Issue(config.name, row, key, "row", ",".join(config.key), key,
+                  f"the key {key!r} appears on {len(rows)} rows ({', '.join(map(str, rows))}); "
+                  "none of them is synced until it is unique")
+            for row in rows
+        )
 
 
 def _missing_key_column(config: SourceConfig, columns: Sequence[str]) -> str | None:
