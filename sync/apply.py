@@ -9,12 +9,18 @@ What happens on an error is decided by its marker (see :mod:`sync.errors`):
 fail this one operation, which is recorded with its reason and retried next run. A create
 whose outcome is unknown is never repeated blindly: the contact is looked up by
 ``externalId`` first.
+
+One 400 is looked at more closely: "Invalid Custom Field Item", sent for a write built from
+definitions that changed in the app since the run read them. The definitions are read again
+(once per run, see :mod:`sync.field_refresh`), every operation not yet written is brought
+up to date, and the refused one is tried once more. A refusal of a write built from the
+refreshed definitions fails that operation, as any other 400 does.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +30,7 @@ from sync.errors import (
     AmbiguousCreateError,
     ConflictError,
     Fatal,
+    InvalidRequestError,
     NotFoundError,
     Retriable,
     Skippable,
@@ -31,13 +38,18 @@ from sync.errors import (
 )
 from sync.fingerprint import fingerprint
 from sync.merge import create_body, patch_body
+from sync.models import Issue
 from sync.plan import Op
+from sync.remote import owned_view, pick_adoptable, remote_payload
 
 if TYPE_CHECKING:
     from state.store import StateStore
     from sync.api.client import ContactsApi
+    from sync.field_refresh import FieldRefresh
 
 log = structlog.get_logger(__name__)
+
+__all__ = ["Applier", "Ownership", "owned_view", "pick_adoptable", "remote_payload"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class Applier:
         concurrency: int = 8,
         stop: asyncio.Event | None = None,
         on_done: ProgressHook | None = None,
+        field_refresh: FieldRefresh | None = None,
     ) -> None:
         self.api = api
         self.store = store
@@ -76,6 +89,12 @@ class Applier:
         self.stop = stop or asyncio.Event()
         self.on_done = on_done
         self.fatal: BaseException | None = None
+        self.field_refresh = field_refresh
+        self.issues: list[Issue] = []
+        """Values left out during the apply stage (a field retyped mid-run), for the report."""
+        self._fresh: dict[tuple[str, str], str | None] = {}  # rewritten ops: error to record
+        self._retry_pending: set[tuple[str, str]] = set()  # in flight, built before the refresh
+        self._abandoned: set[tuple[str, str]] = set()  # refused, waiting for the refresh
 
     async def run(self, ops: Sequence[Op]) -> None:
         """Apply ``ops``; returns when all are done, the run is stopped, or a fatal error hit."""
@@ -106,13 +125,12 @@ class Applier:
 
     async def _one(self, op: Op) -> None:
         try:
-            if op.kind == "create":
-                await self._create(op)
-            elif op.kind == "update":
-                await self._update(op)
+            await self._write_checked(op)
+            error = self._fresh.get((op.source, op.external_id))
+            if error is None:
+                op.outcome = "done"
             else:
-                await self._delete(op)
-            op.outcome = "done"
+                self._record_failure(op, error)
         except SyncError as exc:
             if isinstance(exc, Fatal):
                 self.fatal = exc
@@ -123,6 +141,80 @@ class Applier:
         finally:
             if self.on_done is not None and _finished(op):
                 self.on_done(op)
+
+    async def _write(self, op: Op) -> None:
+        if op.kind == "create":
+            await self._create(op)
+        elif op.kind == "update":
+            await self._update(op)
+        else:
+            await self._delete(op)
+
+    async def _write_checked(self, op: Op) -> None:
+        """Write ``op``; refused for custom fields read before a refresh: refresh, retry once."""
+        refresh = self.field_refresh
+        if refresh is None or op.contact is None:
+            await self._write(op)
+            return
+        where = (op.source, op.external_id)
+        if not self._freshen(op, refresh):
+            self._retry_pending.add(where)
+        try:
+            await self._write(op)
+        except InvalidRequestError as exc:
+            self._retry_pending.discard(where)
+            if where not in self._abandoned:
+                raise
+            if not await refresh.run():
+                self._record_failure(op, str(exc))
+                raise
+            self._freshen(op, refresh)
+            log.info("retrying after the custom field refresh", source=op.source,
+                     external_id=op.external_id)
+            await self._write(op)
+        finally:
+            self._retry_pending.discard(where)
+            self._abandoned.discard(where)
+
+    def _may_retry(self, op: Op, exc: SyncError) -> bool:
+        """A refused custom field in a write built before the refresh, which may still help."""
+        refresh = self.field_refresh
+        return (
+            refresh is not None
+            and (op.source, op.external_id) in self._retry_pending
+            and isinstance(exc, InvalidRequestError)
+            and exc.is_invalid_custom_field
+            and not refresh.failed
+        )
+
+    def _freshen(self, op: Op, refresh: FieldRefresh) -> bool:
+        """Rewrite ``op`` for the refreshed definitions (once); False while there are none."""
+        if not refresh.ready:
+            return False
+        where = (op.source, op.external_id)
+        if where not in self._fresh:
+            rewrite = refresh.rewrite(op)
+            self.issues.extend(rewrite.issues)
+            self._fresh[where] = rewrite.error
+        return True
+
+    def _record_failure(self, op: Op, error: str) -> None:
+        """Record ``op`` failed after its write (or its refusal) was already settled.
+
+        Used when the contact was written without a mapped field that no longer resolves,
+        and when the retry a refused custom field waited for cannot happen. The link keeps
+        what was last written (contact id, payload, fingerprint) and is retried next run.
+        """
+        intent = self._begin(op, "update" if op.contact_id else op.kind, op.contact_id)
+        self._fail(intent, op, error)
+        op.outcome = "failed"
+        op.error = error
+
+    def _owned_custom(self, source: str) -> frozenset[str]:
+        planned = self.ownership[source].custom_keys
+        if self.field_refresh is None:
+            return planned
+        return self.field_refresh.owned_keys(source, planned)
 
     async def _journaled(
         self, op: Op, kind: str, contact_id: str | None, call: Callable[[], Awaitable[Any]]
@@ -145,7 +237,11 @@ class Applier:
         """Record a failed write; a fatal error leaves its intent open for recovery to check."""
         # The markers are plain mixins, not exceptions: an ``except`` clause naming them
         # raises TypeError, so the root is caught and the marker tested here.
-        if isinstance(exc, Skippable | Retriable):
+        if self._may_retry(op, exc):
+            # Not a failure yet: the write did not happen, and is retried after the refresh.
+            self.store.abandon_intent(intent, f"retried after reading the custom fields again: {exc}")
+            self._abandoned.add((op.source, op.external_id))
+        elif isinstance(exc, Skippable | Retriable):
             self._fail(intent, op, str(exc))
         else:
             log.debug("intent left open", intent=intent, error=type(exc).__name__)
@@ -246,7 +342,8 @@ class Applier:
         owned = self.ownership[op.source]
         body = patch_body(
             remote, op.contact, op.previous,
-            owned_scalars=owned.scalars, owned_custom_keys=owned.custom_keys, source=op.source,
+            owned_scalars=owned.scalars, owned_custom_keys=self._owned_custom(op.source),
+            source=op.source,
         )
         contact_id = str(remote["id"])
         try:
@@ -281,40 +378,3 @@ class Applier:
 def _finished(op: Op) -> bool:
     """True once the op has an outcome (a bug escaping as an exception leaves it pending)."""
     return op.outcome != "pending"
-
-
-def pick_adoptable(contacts: Sequence[Mapping[str, Any]], source: str) -> Mapping[str, Any]:
-    """Of the contacts sharing an externalId, the one to adopt: ours first, else the oldest."""
-    ours = [c for c in contacts if c.get("source") == source]
-    pool = ours or list(contacts)
-    return min(pool, key=lambda c: (str(c.get("createdAt") or ""), str(c.get("id"))))
-
-
-def remote_payload(remote: Mapping[str, Any]) -> dict[str, Any]:
-    """A contact as the API returns it, in the payload shape, for showing changes."""
-    fields = remote.get("defaultFields") or {}
-    return {
-        "firstName": fields.get("firstName"),
-        "lastName": fields.get("lastName"),
-        "company": fields.get("company"),
-        "role": fields.get("role"),
-        "emails": [{"name": i.get("name"), "value": i.get("value")} for i in fields.get("emails") or []],
-        "phoneNumbers": [
-            {"name": i.get("name"), "value": i.get("value")} for i in fields.get("phoneNumbers") or []
-        ],
-        "customFields": {
-            c["key"]: c.get("value") for c in remote.get("customFields") or [] if c.get("key")
-        },
-    }
-
-
-def owned_view(remote: Mapping[str, Any], custom_keys: Iterable[str]) -> dict[str, Any]:
-    """The contact as a source's payload would show it: only the custom fields ``custom_keys``.
-
-    Its fingerprint equals a payload's exactly when the contact holds that payload and
-    nothing more, which is how recovery learns that an interrupted write did land.
-    """
-    payload = remote_payload(remote)
-    values = payload["customFields"]
-    payload["customFields"] = {key: values.get(key) for key in sorted(custom_keys)}
-    return payload

@@ -1,7 +1,8 @@
 """Wire sources, state and the API together for one run. The only module that does.
 
     resolve open intents → custom fields → read + plan each source → adoption look-ups
-    → (dry run: stop here) → apply → bookkeeping → record the run
+    → (dry run: stop here) → apply (custom fields read again once if the API refuses one)
+    → bookkeeping → record the run
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from state.store import StateStore
 from sync.api.client import ContactsApi
 from sync.apply import Applier, Ownership, pick_adoptable, remote_payload
 from sync.config import SourceConfig, SyncConfig
-from sync.custom_fields import ResolvedField, resolve_custom_fields
-from sync.errors import ApiError, ConfigError, Fatal
+from sync.custom_fields import ResolvedField
+from sync.errors import ConfigError
+from sync.field_refresh import FieldRefresh, load_custom_fields
 from sync.logging import register_secret
 from sync.merge import field_changes
 from sync.plan import Op, Plan
@@ -259,7 +261,9 @@ class Engine:
         run_id: str,
     ) -> None:
         # Custom fields first (a read): recovery needs to know which fields each source writes.
-        custom = await self._custom_fields(selected, api, store, options.dry_run, result)
+        custom = await load_custom_fields(
+            selected, api, store, dry_run=options.dry_run, notes=result.notes
+        )
         if api is not None and not options.dry_run:
             owned_custom = {name: [f.key for f in fields] for name, fields in custom.items()}
             result.recovered = await resolve_open_intents(api, store, owned_custom)
@@ -291,12 +295,18 @@ class Engine:
             for name, m in mappers.items()
             if m is not None
         }
+        refresh = FieldRefresh(api, store, {c.name: c for c in selected}, custom) if custom else None
         applier = Applier(
             api, store, run_id, ownership,
             concurrency=self.config.openphone.concurrency, stop=self.stop,
-            on_done=options.on_op_done,
+            on_done=options.on_op_done, field_refresh=refresh,
         )
-        await applier.run([op for op in result.plan.ops() if op.outcome == "pending"])
+        try:
+            await applier.run([op for op in result.plan.ops() if op.outcome == "pending"])
+        finally:
+            added = refresh is not None and refresh.report(result.plan, result.notes, applier.issues)
+            if added and options.rejects_path:
+                write_rejects(options.rejects_path, result.plan.issues())
         result.interrupted = self.stop.is_set()
         if self.lock_lost:
             result.notes.append("another run took the state store's lock over; this run stopped")
@@ -305,44 +315,6 @@ class Engine:
         self._count_api(result, api)
         result.duration = time.monotonic() - result.started
         result.outcome = self._outcome(result)
-
-    async def _custom_fields(
-        self,
-        selected: Sequence[SourceConfig],
-        api: ContactsApi | None,
-        store: StateStore,
-        dry_run: bool,
-        result: RunResult,
-    ) -> dict[str, list[ResolvedField]]:
-        if not any(cfg.custom_fields for cfg in selected):
-            return {}
-        defs: list[dict[str, str]] | None = None
-        if api is not None:
-            try:
-                defs = [
-                    {"name": d["name"], "key": d["key"], "type": d["type"]}
-                    for d in await api.list_custom_fields()
-                ]
-            except ApiError as exc:
-                if not dry_run or isinstance(exc, Fatal):
-                    raise
-                result.notes.append(f"could not read custom field definitions: {exc}")
-            if defs is not None and not dry_run:
-                store.save_custom_fields(defs)
-        if defs is None:
-            defs = store.load_custom_fields()
-            if defs is None:
-                raise ConfigError(
-                    "custom fields are mapped, but their definitions could not be read from "
-                    "OpenPhone and none are cached; set the API key and run again"
-                )
-            result.notes.append("custom field definitions come from the cache of the last real run")
-        return {
-            cfg.name: resolve_custom_fields(
-                cfg.name, cfg.custom_fields, defs, default_timezone=cfg.timezone
-            )
-            for cfg in selected
-        }
 
     async def _adopt_existing(
         self,

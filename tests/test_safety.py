@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from state.store import StateStore
 from sync.plan import Plan
-from sync.sandbox import SandboxSettings
+from sync.sandbox import SandboxSettings, sandbox_transport
 from tests.chaos.bench import Bench
 from tests.chaos.harness import (
     API_KEY,
@@ -209,22 +210,50 @@ def test_the_cli_exits_3_on_held_deletes_and_allow_deletes_lets_them_through(tmp
 # --- failed rows ------------------------------------------------------------------------
 
 
+class RetypeAfterRefresh(httpx.AsyncBaseTransport):
+    """The sandbox, with an admin who retypes "Account Tier" again right after the run re-reads it.
+
+    A refused custom field makes the run read the definitions again (once) and retry; a
+    second change after that read is one the refresh cannot fix, so the retry is refused too.
+    """
+
+    def __init__(self, bench: Bench, field_type: str) -> None:
+        self.inner = sandbox_transport(bench.app)
+        self.bench = bench
+        self.field_type = field_type
+        self.reads = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "GET" and request.url.path.endswith("/contact-custom-fields"):
+            self.reads += 1
+            if self.reads == 2:  # the refresh (the first read is the run's start)
+                self.bench.retype_tier(self.field_type)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def test_a_row_refused_with_400_is_recorded_failed_shown_and_retried(tmp_path: Path, state_url: str):
-    """A 400 (the field became a number after planning) fails one row: recorded with the API's words, retried."""
+    """A 400 a refresh does not fix (the field retyped after planning, then again after the
+    refresh) fails one row: recorded with the API's words, retried next run."""
     bench = Bench(tmp_path, state_url)
     rows = [row(n, Tier="") for n in range(4)]
-    rows[2]["Tier"] = "Gold"
+    rows[2]["Tier"] = "12"
     bench.write("crm", rows)
 
     def retype(plan: Plan) -> None:
         bench.retype_tier("number")
 
-    result = bench.run(on_planned=retype)
+    transport = RetypeAfterRefresh(bench, "boolean")
+    result = bench.run(on_planned=retype, transport=transport)
+    assert transport.reads == 2, "one refresh"
     assert result.exit_code == 1
     failed = result.to_dict()["failed"]
     assert [op["externalId"] for op in failed] == ["K2"]
     assert "refused POST /v1/contacts (400)" in failed[0]["error"]
-    assert "Expected number for 'Account Tier'" in failed[0]["error"]  # the API's own words
+    assert "Expected boolean for 'Account Tier'" in failed[0]["error"]  # the API's own words
     with StateStore.open(state_url) as store:
         link = store.load_links("crm")["K2"]
         assert (link.status, link.contact_id, link.attempts) == ("failed", None, 1)
@@ -238,23 +267,27 @@ def test_a_row_refused_with_400_is_recorded_failed_shown_and_retried(tmp_path: P
     assert retried.exit_code == 0
     op = next(op for op in retried.plan.ops() if op.external_id == "K2")
     assert op.kind == "create" and op.outcome == "done" and "retrying" in (op.note or "")
-    assert bench.contacts()["K2"]["customFields"][0]["value"] == "Gold"
+    assert bench.contacts()["K2"]["customFields"][0]["value"] == "12"
     assert _status(tmp_path)["failing"] == []
 
 
 def test_a_refused_update_keeps_the_last_good_state_and_is_retried(tmp_path: Path, state_url: str):
-    """A 400 on an update: the link keeps its contact and old fingerprint, fails, and the next run patches."""
+    """A 400 on an update that the refresh does not fix: the link keeps its contact and old
+    fingerprint, fails, and the next run patches."""
     bench = Bench(tmp_path, state_url)
     rows = [row(n) for n in range(3)]
     bench.write("crm", rows)
     bench.run()
     with StateStore.open(state_url) as store:
         before = store.load_links("crm")["K1"]
-    rows[1]["Tier"] = "Silver"
+    rows[1]["Tier"] = "1"
     bench.write("crm", rows)
-    result = bench.run(on_planned=lambda plan: bench.retype_tier("boolean"))
+    transport = RetypeAfterRefresh(bench, "number")
+    result = bench.run(on_planned=lambda plan: bench.retype_tier("boolean"), transport=transport)
     assert result.exit_code == 1
-    assert [op["externalId"] for op in result.to_dict()["failed"]] == ["K1"]
+    failed = result.to_dict()["failed"]
+    assert [op["externalId"] for op in failed] == ["K1"]
+    assert "Expected number for 'Account Tier'" in failed[0]["error"]
     with StateStore.open(state_url) as store:
         link = store.load_links("crm")["K1"]
     assert link.status == "failed" and link.contact_id == before.contact_id
@@ -263,7 +296,7 @@ def test_a_refused_update_keeps_the_last_good_state_and_is_retried(tmp_path: Pat
     retried = bench.run()
     assert retried.exit_code == 0 and retried.plan.summary()["update"] == 1
     tiers = {c["value"] for c in bench.contacts()["K1"]["customFields"]}
-    assert tiers == {"Silver"}
+    assert tiers == {"1"}
 
 
 def test_429s_do_not_use_up_the_retry_budget(tmp_path: Path, state_url: str):
