@@ -62,8 +62,12 @@ class StoredContact:
     phone_numbers: list[Item]
     custom: dict[str, Item] = field(default_factory=dict)
     created_at: str = field(default_factory=now_iso)
-    updated_at: str = field(default_factory=now_iso)
+    updated_at: str = ""  # a new contact's: the same instant as created_at (one clock read)
     created_by_user_id: str = SANDBOX_USER_ID
+
+    def __post_init__(self) -> None:
+        if not self.updated_at:
+            self.updated_at = self.created_at
 
     def to_api(self, definitions: Mapping[str, FieldDefinition]) -> dict[str, Any]:
         """The contact object of the API, custom fields named by their current definition."""
