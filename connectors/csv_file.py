@@ -254,7 +254,10 @@ class _Reading:
                 delimiter=delimiter,
                 quotechar=self.options.quotechar,
                 doublequote=True,
-                strict=False,
+                # Lenient parsing reads an unclosed quote to the end of the file as one
+                # field: the rows after it vanish (and would be deleted). A file whose
+                # quotes do not pair up is refused instead, naming the line.
+                strict=True,
             )
             header = next(reader)
         except UnicodeError as exc:
@@ -303,7 +306,9 @@ class _Reading:
         except csv.Error as exc:
             raise SourceError(
                 f"{self.path}: cannot parse the record starting on line {last_line + 1}: "
-                f"{exc} (an unclosed quote?)"
+                f"{exc}. A quote there is probably not closed (or a field holds text after "
+                "its closing quote); nothing from this file is synced until it is fixed, so "
+                "no row after it is mistaken for deleted"
             ) from exc
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot read the file: {exc.strerror or exc}") from exc

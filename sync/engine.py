@@ -83,7 +83,7 @@ class RunResult:
         summary = self.plan.summary()
         if self.interrupted or summary["failed"]:
             return EXIT_FAILED
-        if summary["held"]:
+        if summary["held"] or self.plan.hold_reasons():
             return EXIT_HELD
         return EXIT_OK
 
@@ -289,6 +289,7 @@ class Engine:
         if options.dry_run or api is None:
             self._count_api(result, api)
             result.duration = time.monotonic() - result.started
+            result.outcome = self._outcome(result)
             return
         ownership = {
             name: Ownership(m.owned_scalars, m.owned_custom_keys)
@@ -369,7 +370,7 @@ class Engine:
             return "interrupted"
         if summary["failed"]:
             return "failed"
-        if summary["held"]:
+        if summary["held"] or result.plan.hold_reasons():
             return "held"
         return "ok"
 

@@ -101,6 +101,14 @@ class Plan:
         for sp in self.sources:
             yield from sp.held
 
+    def hold_reasons(self) -> dict[str, str]:
+        """Why each held source was held: its deletes, or all of it (its key column is gone).
+
+        A source can be held with no op to hold (``delete = "never"``, or nothing linked
+        yet); it still synced nothing, which a run must not report as done.
+        """
+        return {sp.source: sp.hold_reason for sp in self.sources if sp.hold_reason}
+
     def issues(self) -> Iterator[Issue]:
         """Every row and value left out."""
         for sp in self.sources:

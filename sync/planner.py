@@ -194,7 +194,9 @@ def _missing_key_column(config: SourceConfig, columns: Sequence[str]) -> str | N
         try:
             resolve_column(columns, column, source=config.name, what="key")
         except MissingColumnError as exc:
-            return f"{exc}; deletes are held back"
+            held = "; its deletes are held back" if config.delete == "mirror" else ""
+            return (f"{exc} (sources[{config.name}].key): nothing from this source is "
+                    f"synced{held}")
     return None
 
 

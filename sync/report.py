@@ -114,10 +114,9 @@ def render_plan(console: Console, plan: Plan, *, dry_run: bool) -> None:
             console.print(_ops_table(f"{len(chosen)} {verb} {kind}d", chosen, style))
     held = list(plan.held())
     if held:
-        reasons = {sp.source: sp.hold_reason for sp in plan.sources if sp.held}
         console.print(_ops_table(f"{len(held)} deletes held back by a safety gate", held, "bold magenta"))
-        for source, reason in reasons.items():
-            console.print(f"  [magenta]{source}[/magenta]: {reason}")
+    for source, reason in plan.hold_reasons().items():
+        console.print(f"  [magenta]{source}[/magenta]: {reason}")
     render_issues(console, sorted(plan.issues(), key=lambda i: (i.source, i.row)))
 
 
@@ -165,5 +164,5 @@ def render_summary(console: Console, result: RunResult) -> None:
         console.print(_ops_table(f"{len(failed)} failed (retried next run)", failed, "bold red"))
     for note in result.notes:
         console.print(f"[dim]note: {note}[/dim]")
-    if result.dry_run and result.plan.is_empty and not s["held"]:
+    if result.dry_run and result.plan.is_empty and not s["held"] and not result.plan.hold_reasons():
         console.print("Nothing to do: OpenPhone is in step with the sources.")

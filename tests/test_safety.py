@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from state.store import StateStore
+from sync.errors import SourceError
 from sync.plan import Plan
 from sync.sandbox import SandboxSettings, sandbox_transport
 from tests.chaos.bench import Bench
@@ -74,6 +75,49 @@ def test_a_source_that_lost_its_key_column_deletes_nothing(two: Bench):
     crm = result.plan.sources[0]
     assert "deletes are held back" in (crm.hold_reason or "") and len(crm.held) == 10
     assert len(two.contacts("crm")) == 10 and len(two.contacts("shop")) == 10
+
+
+def test_a_missing_key_column_is_never_reported_as_done_even_without_deletes(
+    tmp_path: Path, state_url: str
+):
+    """delete = "never" and a key column that is not in the source (a typo): nothing syncs,
+    the reason is shown and recorded, and the run exits 3 instead of "nothing to do"."""
+    bench = Bench(tmp_path, state_url)
+    config = bench.config_path.read_text(encoding="utf-8")
+    assert 'delete = "mirror"' in config
+    bench.config_path.write_text(config.replace('delete = "mirror"', 'delete = "never"'), encoding="utf-8")
+    bench.write("crm", [row(n) for n in range(3)])
+    bench.run()
+    (tmp_path / "crm.csv").write_text("ID_,First Name\nK0,Ada\n", encoding="utf-8")
+    for dry_run in (True, False):
+        result = bench.run(dry_run=dry_run)
+        assert result.exit_code == 3 and result.outcome == "held"
+        reason = result.plan.hold_reasons()["crm"]
+        assert "the key column 'id' is not in the source" in reason
+        assert "sources[crm].key" in reason and "nothing from this source is synced" in reason
+        assert "deletes" not in reason
+        assert result.plan.summary()["held"] == 0 and result.plan.is_empty
+    assert _status(tmp_path)["runs"][0]["outcome"] == "held"
+    assert len(bench.contacts("crm")) == 3
+
+
+def test_an_unclosed_quote_stops_the_source_instead_of_deleting_the_rows_after_it(
+    tmp_path: Path, state_url: str
+):
+    """A stray quote in row 12 of 20: the run stops (exit 4) naming the line; no contact
+    after it is deleted and the row it is in is not overwritten with the rest of the file."""
+    bench = Bench(tmp_path, state_url)
+    rows = [row(n) for n in range(20)]
+    bench.write("crm", rows)
+    bench.run()
+    before = bench.contacts("crm")
+    lines = (tmp_path / "crm.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[12] = lines[12].replace(",Acme,", ',"Acme,')  # row 12 of 20 sits on line 13
+    (tmp_path / "crm.csv").write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(SourceError, match="record starting on line 13") as caught:
+        bench.run()
+    assert caught.value.exit_code == 4
+    assert bench.contacts("crm") == before
 
 
 def test_more_deletes_than_max_deletes_are_held(two: Bench):

@@ -432,6 +432,31 @@ def test_unclosed_quote_swallowing_the_file_is_an_error(tmp_path: Path) -> None:
         read(tmp_path, data)
 
 
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        pytest.param(b'id,co,email\n1,A,a@x\n2,"Co2,b@x\n3,C,c@x\n4,D,d@x\n', 3, id="never-closed"),
+        pytest.param(b'id,co,email\n1,A,a@x\n2,"Co2,b@x\n3,"C",c@x\n', 3, id="closed-rows-later"),
+        pytest.param(b'id,co,email\n1,"Ac"me,a@x\n', 2, id="text-after-closing-quote"),
+    ],
+)
+def test_a_quote_that_does_not_pair_up_is_an_error_not_swallowed_rows(
+    tmp_path: Path, data: bytes, line: int
+) -> None:
+    """A stray opening quote must not read the rows after it as one field (they would look
+    deleted): the file is refused, naming the line where the record starts."""
+    with pytest.raises(SourceError, match=rf"record starting on line {line}: .*not closed"):
+        read(tmp_path, data)
+
+
+def test_quotes_that_pair_up_still_read_line_breaks_and_inner_quotes(tmp_path: Path) -> None:
+    """Strict parsing keeps what real exports hold: quoted line breaks, doubled quotes, a
+    quote inside an unquoted field."""
+    data = b'id,note,co\n1,"two\nlines",A\n2,"say ""hi""",O"Brien Ltd\n'
+    _, records, _ = read(tmp_path, data)
+    assert records == [(2, ("1", "two\nlines", "A")), (4, ("2", 'say "hi"', 'O"Brien Ltd'))]
+
+
 # --- options and wiring ----------------------------------------------------------------
 
 
