@@ -40,7 +40,7 @@ from sync.fingerprint import fingerprint
 from sync.merge import create_body, patch_body
 from sync.models import Issue
 from sync.plan import Op
-from sync.remote import owned_view, pick_adoptable, remote_payload
+from sync.remote import foreign_owner, owned_view, pick_adoptable, remote_payload, taken_message
 
 if TYPE_CHECKING:
     from state.store import StateStore
@@ -80,8 +80,10 @@ class Applier:
         stop: asyncio.Event | None = None,
         on_done: ProgressHook | None = None,
         field_refresh: FieldRefresh | None = None,
+        configured_sources: frozenset[str] = frozenset(),
     ) -> None:
         self.api = api
+        self.configured_sources = configured_sources or frozenset(ownership)
         self.store = store
         self.run_id = run_id
         self.ownership = ownership
@@ -297,6 +299,11 @@ class Applier:
         """
         found = await self.api.find_by_external_ids([op.external_id])
         contacts = found.get(op.external_id) or []
+        owner = foreign_owner(contacts, op.source, self.configured_sources)
+        if owner is not None:  # another source of ours created it meanwhile: never take it over
+            message = taken_message(op.external_id, owner)
+            self._fail(intent, op, message)
+            raise ConflictError(message, status=409)
         if not contacts:
             if isinstance(exc, ConflictError) or last:
                 self._fail(intent, op, str(exc))

@@ -24,7 +24,7 @@ from connectors.base import Source, SourceContext
 from connectors.registry import get_connector
 from state.store import StateStore
 from sync.api.client import ContactsApi
-from sync.apply import Applier, Ownership, pick_adoptable, remote_payload
+from sync.apply import Applier, Ownership
 from sync.config import SourceConfig, SyncConfig
 from sync.custom_fields import ResolvedField
 from sync.errors import ConfigError
@@ -32,7 +32,7 @@ from sync.field_refresh import FieldRefresh, load_custom_fields
 from sync.logging import register_secret
 from sync.merge import field_changes
 from sync.plan import Op, Plan
-from sync.planner import plan_source
+from sync.planner import plan_source, reject_shared_creates
 from sync.recovery import (
     keep_run_lock,
     lock_owner,
@@ -40,6 +40,7 @@ from sync.recovery import (
     resolve_open_intents,
     take_run_lock,
 )
+from sync.remote import foreign_owner, pick_adoptable, remote_payload, taken_message
 from sync.report import write_rejects
 from sync.writeback import write_back
 
@@ -280,6 +281,7 @@ class Engine:
             )
             result.plan.sources.append(plan)
             mappers[cfg.name] = mapper
+        reject_shared_creates(result.plan, {c.name: ",".join(c.key) for c in selected})
         if api is not None:
             await self._adopt_existing(result.plan, api, {c.name for c in self.config.sources}, custom)
         if options.rejects_path:
@@ -301,6 +303,7 @@ class Engine:
             api, store, run_id, ownership,
             concurrency=self.config.openphone.concurrency, stop=self.stop,
             on_done=options.on_op_done, field_refresh=refresh,
+            configured_sources=frozenset(c.name for c in self.config.sources),
         )
         try:
             await applier.run([op for op in result.plan.ops() if op.outcome == "pending"])
@@ -333,13 +336,10 @@ class Engine:
             contacts = found.get(op.external_id) or []
             if not contacts:
                 continue
-            others = {str(c.get("source")) for c in contacts} & (our_sources - {op.source})
-            if others and not any(c.get("source") == op.source for c in contacts):
+            owner = foreign_owner(contacts, op.source, our_sources)
+            if owner is not None:
                 op.outcome = "failed"
-                op.error = (
-                    f"externalId {op.external_id!r} already belongs to source "
-                    f"{sorted(others)[0]!r}; keys must be unique across sources"
-                )
+                op.error = taken_message(op.external_id, owner)
                 continue
             remote = pick_adoptable(contacts, op.source)
             names = {f.key: f.name for f in custom.get(op.source, [])}

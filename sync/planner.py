@@ -23,7 +23,7 @@ from sync.errors import MissingColumnError
 from sync.gates import GateInput, hold_reason
 from sync.mapping import MAX_EXTERNAL_ID, RowMapper, resolve_column
 from sync.models import Issue, SourceRecord
-from sync.plan import SourcePlan
+from sync.plan import Plan, SourcePlan
 
 if TYPE_CHECKING:
     from state.store import StateStore
@@ -187,6 +187,39 @@ def _drop_duplicates(
                   "none of them is synced until it is unique")
             for row in rows
         )
+
+
+def reject_shared_creates(plan: Plan, key_columns: Mapping[str, str]) -> None:
+    """Take out creates of one externalId planned by several sources, and report each row.
+
+    ExternalIds are unique in a workspace: the second create would be refused (409), and
+    adopting the first source's contact would let two sources write it (and one delete
+    it). As with a key repeated within a source, no row of the key is synced until the
+    key is unique. ``key_columns`` names each source's key column(s) for the report.
+    """
+    sources_of: dict[str, set[str]] = {}
+    for sp in plan.sources:
+        for op in sp.ops:
+            if op.kind == "create":
+                sources_of.setdefault(op.external_id, set()).add(sp.source)
+    shared = {key: names for key, names in sources_of.items() if len(names) > 1}
+    if not shared:
+        return
+    for sp in plan.sources:
+        kept = []
+        for op in sp.ops:
+            names = shared.get(op.external_id) if op.kind == "create" else None
+            if names is None:
+                kept.append(op)
+                continue
+            others = ", ".join(repr(n) for n in sorted(names - {sp.source}))
+            sp.issues.append(Issue(
+                sp.source, op.row or 0, op.external_id, "row", key_columns.get(sp.source),
+                op.external_id,
+                f"the key {op.external_id!r} is also a row of source {others}; externalIds "
+                "must be unique across sources, so none of them is synced until it is",
+            ))
+        sp.ops[:] = kept
 
 
 def _missing_key_column(config: SourceConfig, columns: Sequence[str]) -> str | None:

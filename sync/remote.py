@@ -9,6 +9,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
+def foreign_owner(
+    contacts: Sequence[Mapping[str, Any]], source: str, configured: Iterable[str]
+) -> str | None:
+    """The other configured source owning this externalId, when no contact is ``source``'s.
+
+    ExternalIds are unique in a workspace, so a source may never adopt a contact another
+    of the config's sources made: both would write it, and one's delete would remove the
+    other's row.
+    """
+    if any(c.get("source") == source for c in contacts):
+        return None
+    owners = sorted({str(c.get("source")) for c in contacts} & (set(configured) - {source}))
+    return owners[0] if owners else None
+
+
+def taken_message(external_id: str, owner: str) -> str:
+    """Why a row whose externalId another configured source owns is not synced."""
+    return (
+        f"externalId {external_id!r} already belongs to source {owner!r}; keys must be "
+        "unique across sources"
+    )
+
+
 def pick_adoptable(contacts: Sequence[Mapping[str, Any]], source: str) -> Mapping[str, Any]:
     """Of the contacts sharing an externalId, the one to adopt: ours first, else the oldest."""
     ours = [c for c in contacts if c.get("source") == source]

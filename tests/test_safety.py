@@ -120,6 +120,38 @@ def test_an_unclosed_quote_stops_the_source_instead_of_deleting_the_rows_after_i
     assert bench.contacts("crm") == before
 
 
+def test_a_new_key_in_two_sources_is_created_by_neither_and_reported_in_both(two: Bench):
+    """crm and shop both gain a row DUP: neither creates it (one would take the other's
+    contact over), each reports its row; a later delete of one row deletes nothing of the other."""
+    two.write("crm", [row(n) for n in range(10)] + [row(10, id="DUP", Company="FromCrm")])
+    two.write("shop", [row(n, id=f"S{n}") for n in range(10)] + [row(10, id="DUP", Company="FromShop")])
+    result = two.run()
+    assert result.exit_code == 0 and result.plan.summary()["create"] == 0
+    issues = {(i.source, i.row, i.key) for i in result.plan.issues()}
+    assert issues == {("crm", 12, "DUP"), ("shop", 12, "DUP")}
+    assert all("also a row of source" in i.reason for i in result.plan.issues())
+    assert "DUP" not in two.contacts()
+    two.write("shop", [row(n, id=f"S{n}") for n in range(10)])  # shop gives the key up
+    assert two.run().exit_code == 0
+    assert two.contacts()["DUP"]["defaultFields"]["company"] == "FromCrm"
+    assert two.contacts()["DUP"]["source"] == "crm"
+
+
+def test_a_create_refused_because_another_source_made_the_key_meanwhile_is_not_adopted(two: Bench):
+    """shop plans DUP; before it is written, crm's contact DUP appears (409 on the create):
+    shop's row fails with the reason and the contact stays crm's, untouched."""
+    two.write("shop", [row(n, id=f"S{n}") for n in range(10)] + [row(10, id="DUP", Company="FromShop")])
+    result = two.run(on_planned=lambda plan: two.add_foreign("DUP", "crm", "Crm's own"))
+    assert result.exit_code == 1
+    [failed] = result.to_dict()["failed"]
+    assert failed["externalId"] == "DUP" and "already belongs to source 'crm'" in failed["error"]
+    dup = two.contacts()["DUP"]
+    assert dup["source"] == "crm" and dup["defaultFields"]["firstName"] == "Crm's own"
+    assert dup["defaultFields"]["company"] is None
+    with StateStore.open(two.state_url) as store:
+        assert store.load_links("shop")["DUP"].status == "failed"
+
+
 def test_more_deletes_than_max_deletes_are_held(two: Bench):
     """max_deletes = 3 and 4 rows gone: held, exit 3; the 6 other rows are untouched."""
     two.configure(crm="max_deletes = 3")
