@@ -192,7 +192,7 @@ class SqlSource(Source):
             )
         try:
             url = make_url(resolve_sqlite_url(raw, self.context.base_dir))
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             # Not chained on purpose: SQLAlchemy's message quotes the URL, password and all.
             raise ConfigError(
                 f"source {self.name!r}: ${name} is not a database URL (expected e.g. "

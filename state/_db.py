@@ -35,7 +35,7 @@ def display_url(url: str | URL) -> str:
     """The URL as it may be shown to a person: the password replaced by ``***``."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "<unparseable database URL>"
 
 
@@ -43,7 +43,7 @@ def parse_url(url: str) -> URL:
     """Parse a SQLAlchemy URL, or raise StateError without echoing it (it may hold a password)."""
     try:
         return make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         # Not chained on purpose: SQLAlchemy's message quotes the whole URL, password and all.
         raise StateError(
             "state.url is not a database URL (expected e.g. sqlite:///state.db or "

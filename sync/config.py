@@ -171,6 +171,16 @@ class SyncConfig(_Model):
                 "is not set; export it with your OpenPhone API key",
                 path=str(self.path),
             )
+        bad = next((i for i, ch in enumerate(key) if not "!" <= ch <= "~"), None)
+        if bad is not None:
+            # The key goes into a header: a line break or a non-ASCII character would be
+            # refused by the HTTP library, in an error that quotes the header (the key).
+            raise ConfigError(
+                f"openphone.api_key_env: the value of {self.openphone.api_key_env} is not an "
+                f"API key: character {bad + 1} is {_describe_char(key[bad])} (API keys are "
+                "letters and digits; the key is not shown)",
+                path=str(self.path),
+            )
         return key
 
     def state_url(self, env: Mapping[str, str] | None = None) -> str:
@@ -203,6 +213,17 @@ def config_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str] 
     if explicit:
         return Path(explicit)
     return Path(env.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def _describe_char(ch: str) -> str:
+    """A character named without showing it (it is part of a secret)."""
+    if ch in "\r\n":
+        return "a line break"
+    if ch.isspace():
+        return "a space"
+    if ord(ch) < 32 or ord(ch) == 127:
+        return "a control character"
+    return "not plain ASCII"
 
 
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> SyncConfig:

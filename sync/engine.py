@@ -213,8 +213,8 @@ class Engine:
         try:
             api = make_api(self.config, self.env, self.transport)
         except ConfigError:
-            if not options.dry_run:
-                raise
+            if not options.dry_run or self.env.get(self.config.openphone.api_key_env, "").strip():
+                raise  # a dry run goes on without a key, not with a key that is wrong
             result.notes.append(
                 f"no API key in ${self.config.openphone.api_key_env}: the preview did not check "
                 "OpenPhone for existing contacts, and could not refresh custom field definitions"

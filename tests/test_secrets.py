@@ -98,6 +98,36 @@ def test_a_refused_api_key_appears_nowhere(tmp_path: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("key", "what"),
+    [
+        pytest.param(BAD_KEY[:12] + "\n" + BAD_KEY[12:], "a line break", id="newline"),
+        pytest.param(BAD_KEY[:12] + "\r" + BAD_KEY[12:], "a line break", id="carriage-return"),
+        pytest.param(BAD_KEY[:12] + "\x07" + BAD_KEY[12:], "a control character", id="control"),
+        pytest.param(BAD_KEY[:12] + "€" + BAD_KEY[12:], "not plain ASCII", id="non-ascii"),
+        pytest.param(BAD_KEY[:12] + " " + BAD_KEY[12:], "a space", id="space"),
+    ],
+)
+def test_a_key_that_cannot_be_a_header_is_a_config_error_that_does_not_show_it(
+    tmp_path: Path, key: str, what: str
+):
+    """A key pasted with a line break or a stray character: exit 2 naming the variable and
+    the character's position, in every output format, dry run too; the key itself nowhere
+    (the HTTP library's own error quotes the header it refuses)."""
+    write_rows(tmp_path / "contacts.csv", [row(1)])
+    config = write_config(tmp_path / "sync.toml", BASE_URL, f"sqlite:///{tmp_path / 'state.db'}")
+    summary = tmp_path / "summary.json"
+    runs = _run_all(config, [*VARIANTS, ["--summary-file", str(summary)]], sync_env(api_key=key))
+    for run in runs:
+        assert run.returncode == 2, run.stderr[-2000:]
+        shown = " ".join((run.stdout + run.stderr).split())  # the console wraps long lines
+        assert "OPENPHONE_API_KEY is not an API key: character 13 is " + what in shown
+    assert runs[1].json()["error"]["message"].endswith("the key is not shown)")
+    assert _leaks([*_outputs(runs), summary.read_text(encoding="utf-8")], key) == []
+    assert _leaks([*_outputs(runs)], BAD_KEY[:12]) == [], "no part of the key either"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["url_env", "url"])
 def test_a_database_password_appears_nowhere(tmp_path: Path, how: str):
     """Unreachable PostgreSQL URL with a password → exit 4: password absent from every output and trace."""

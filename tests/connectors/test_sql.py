@@ -376,10 +376,17 @@ def test_an_unset_url_env_is_a_config_error(tmp_path: Path) -> None:
     assert "URL in $CONTACTS_DB_URL" in source.describe()
 
 
-def test_an_unparseable_url_is_a_config_error_that_does_not_echo_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param(f"not a url {PASSWORD}", id="not-a-url"),
+        pytest.param(f"postgresql+psycopg://u:{PASSWORD}@127.0.0.1:notaport/test", id="bad-port"),
+    ],
+)
+def test_an_unparseable_url_is_a_config_error_that_does_not_echo_it(tmp_path: Path, url: str) -> None:
     """The URL may hold a password, so the message does not repeat it."""
     with pytest.raises(ConfigError, match="is not a database URL") as err:
-        read_all(sql_source(f"not a url {PASSWORD}", tmp_path, table="t"))
+        read_all(sql_source(url, tmp_path, table="t"))
     assert PASSWORD not in str(err.value)
 
 

@@ -38,10 +38,14 @@ def test_an_unreachable_server_is_a_state_error_without_the_password() -> None:
         assert "s3cret" not in repr(exc.args)
 
 
-def test_an_unparseable_url_is_not_echoed() -> None:
-    """A URL SQLAlchemy cannot parse is refused without repeating it (it may hold secrets)."""
+@pytest.mark.parametrize(
+    "url", ["s3cret-but-not-a-url", "postgresql+psycopg://u:s3cret@127.0.0.1:notaport/test"]
+)
+def test_an_unparseable_url_is_not_echoed(url: str) -> None:
+    """A URL SQLAlchemy cannot parse (or whose port is not a number) is refused without
+    repeating it (it may hold secrets)."""
     with pytest.raises(StateError, match="not a database URL") as caught:
-        StateStore.open("s3cret-but-not-a-url")
+        StateStore.open(url)
 
     assert all("s3cret" not in str(exc) for exc in _chain(caught.value))
 
