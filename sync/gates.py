@@ -2,7 +2,9 @@
 
 A sheet that comes back empty, or an export that lost most of its rows, must never
 delete a workspace's contacts. Per source, deletes are held back when the source read no
-rows at all while it owns contacts, or when there are more than ``max_deletes``, or at
+rows at all while it owns contacts (or only rows without a key), when a row without a key
+holds the phone number or email of a contact that would be deleted (its key was cleared,
+the row is still there), or when there are more than ``max_deletes``, or at
 least :data:`RATIO_FLOOR` deletes that are also more than ``max_delete_ratio`` of the
 contacts the source owns. ``--allow-deletes N`` lets one run through with at most N.
 """
@@ -25,6 +27,9 @@ class GateInput:
     max_delete_ratio: float
     key_missing: bool = False
     allow_deletes: int | None = None
+    keyless_rows: int = 0
+    lookalikes: tuple[str, ...] = ()
+    """Deletes whose contact shares a phone number or email with a row that has no key."""
 
 
 def hold_reason(facts: GateInput) -> str | None:
@@ -43,6 +48,17 @@ def hold_reason(facts: GateInput) -> str | None:
         return (
             f"the source returned no rows but owns {facts.owned} contacts; "
             "refusing to delete them all (pass --allow-deletes N if this is what you want)"
+        )
+    if facts.keyless_rows == facts.rows_read:
+        return (
+            f"none of the {facts.rows_read} rows has a key (the key column is empty); "
+            "nothing will be deleted"
+        )
+    if facts.lookalikes:
+        return (
+            "rows without a key share a phone number or email with contacts that would be "
+            f"deleted ({', '.join(facts.lookalikes)}): their keys were probably cleared. "
+            "Fill the keys in, or pass --allow-deletes N for one run"
         )
     if facts.deletes > facts.max_deletes:
         return (

@@ -23,7 +23,7 @@ from sync.errors import MissingColumnError
 from sync.gates import GateInput, hold_reason
 from sync.mapping import MAX_EXTERNAL_ID, RowMapper, resolve_column
 from sync.models import Issue, SourceRecord
-from sync.plan import Plan, SourcePlan
+from sync.plan import Op, Plan, SourcePlan
 
 if TYPE_CHECKING:
     from state.store import StateStore
@@ -52,7 +52,8 @@ def plan_source(
         first_row: dict[str, int] = {}
         duplicates: dict[str, list[int]] = {}
         nothing_to_sync: set[str] = set()
-        rows_read = unchanged = 0
+        keyless: list[SourceRecord] = []  # the first of them, to tell a cleared key from a gone row
+        rows_read = unchanged = keyless_rows = 0
         batch = _DiffBatch(config.name, store, custom_names, plan)
         # The hot loop: a million rows of a steady-state run come through here, and all
         # but the changed ones stop at the raw-hash comparison. Each key seen is taken out
@@ -64,6 +65,10 @@ def plan_source(
                 rows_read += 1
                 key = key_of(values)
                 if key is None or len(key) > MAX_EXTERNAL_ID:
+                    if key is None:
+                        keyless_rows += 1
+                        if len(keyless) < MAX_KEYLESS_KEPT:
+                            keyless.append(SourceRecord(row, values))
                     plan.issues.append(
                         Issue(config.name, row, key, "row", ",".join(config.key), None,
                               mapper.check_key(key) or "no key")
@@ -102,7 +107,9 @@ def plan_source(
             config.name, missing_links, counts,
             after_runs=config.delete_after_missing_runs, custom_names=custom_names,
         )
-        _gate(plan, config, deletes, store.count_links(config.name), allow_deletes)
+        lookalikes = _lookalikes(mapper, keyless, deletes) if deletes and keyless else ()
+        _gate(plan, config, deletes, store.count_links(config.name), allow_deletes,
+              keyless_rows=keyless_rows, lookalikes=lookalikes)
     return plan, mapper
 
 
@@ -239,6 +246,9 @@ def _gate(
     deletes: list,  # type: ignore[type-arg]  # list[Op]; kept loose to avoid a cycle in hints
     owned: int,
     allow_deletes: int | None,
+    *,
+    keyless_rows: int = 0,
+    lookalikes: tuple[str, ...] = (),
 ) -> None:
     reason = hold_reason(
         GateInput(
@@ -248,6 +258,8 @@ def _gate(
             max_deletes=config.max_deletes,
             max_delete_ratio=config.max_delete_ratio,
             allow_deletes=allow_deletes,
+            keyless_rows=keyless_rows,
+            lookalikes=lookalikes,
         )
     )
     if reason:
@@ -257,6 +269,35 @@ def _gate(
         plan.held.extend(deletes)
     else:
         plan.ops.extend(deletes)
+
+
+MAX_KEYLESS_KEPT = 1000
+"""Rows without a key kept for :func:`_lookalikes`; more than this is a broken key column."""
+
+
+def _lookalikes(mapper: RowMapper, keyless: Sequence[SourceRecord], deletes: Sequence[Op]) -> tuple[str, ...]:
+    """Deletes whose contact shares a phone number or email with a row that has no key.
+
+    Such a row is most likely the contact's own row with its key cleared: deleting the
+    contact would lose it although the row is still there. Each is named ``row N looks
+    like KEY``.
+    """
+    owners: dict[str, str] = {}
+    for op in deletes:
+        previous = op.previous or {}
+        for item in (*previous.get("emails", ()), *previous.get("phoneNumbers", ())):
+            if item.get("value"):
+                owners.setdefault(str(item["value"]).casefold(), op.external_id)
+    found: dict[str, int] = {}
+    for record in keyless:
+        contact, _ = mapper.to_contact("?", record)
+        if contact is None:
+            continue
+        for item in (*contact.emails, *contact.phone_numbers):
+            key = owners.get(item.value.casefold())
+            if key is not None:
+                found.setdefault(key, record.row)
+    return tuple(f"row {row} looks like {key}" for key, row in sorted(found.items(), key=lambda kv: kv[1]))
 
 
 def _hold_all(

@@ -152,6 +152,47 @@ def test_a_create_refused_because_another_source_made_the_key_meanwhile_is_not_a
         assert store.load_links("shop")["DUP"].status == "failed"
 
 
+def test_a_key_column_emptied_in_every_row_deletes_nothing(tmp_path: Path, state_url: str):
+    """8 rows whose ids were all blanked (the rows are still there): under the ratio floor,
+    yet every delete is held (exit 3), in the dry run and the real run."""
+    bench = Bench(tmp_path, state_url)
+    rows = [row(n) for n in range(8)]
+    bench.write("crm", rows)
+    bench.run()
+    bench.write("crm", [{**r, "id": ""} for r in rows])
+    for dry_run in (True, False):
+        result = bench.run(dry_run=dry_run)
+        assert result.exit_code == 3 and result.plan.summary()["held"] == 8
+        assert "none of the 8 rows has a key" in result.plan.hold_reasons()["crm"]
+    assert len(bench.contacts("crm")) == 8
+
+
+def test_a_cleared_key_is_told_apart_from_a_removed_row(tmp_path: Path, state_url: str):
+    """K5's id was cleared (its row, phone and email still there) and K9's row removed: the
+    deletes are held naming the look-alike row; edits still apply. A keyless row that looks
+    like no contact (a note row) does not stop a removed row's delete."""
+    bench = Bench(tmp_path, state_url)
+    rows = [row(n) for n in range(10)]
+    bench.write("crm", rows)
+    bench.run()
+    edited = [dict(r) for r in rows[:9]]
+    edited[5]["id"] = ""
+    edited[1]["Company"] = "Edited"
+    bench.write("crm", edited)
+    held = bench.run()
+    assert held.exit_code == 3 and held.plan.summary()["held"] == 2
+    assert "row 7 looks like K5" in held.plan.hold_reasons()["crm"]
+    assert {"K5", "K9"} <= set(bench.contacts("crm"))
+    assert bench.contacts("crm")["K1"]["defaultFields"]["company"] == "Edited"
+
+    edited[5]["id"] = "K5"
+    note = {key: "" for key in rows[0]} | {"First Name": "Note: call list"}
+    bench.write("crm", [*edited, note])
+    deleted = bench.run()
+    assert deleted.exit_code == 0 and deleted.plan.summary()["delete"] == 1
+    assert "K9" not in bench.contacts("crm") and "K5" in bench.contacts("crm")
+
+
 def test_more_deletes_than_max_deletes_are_held(two: Bench):
     """max_deletes = 3 and 4 rows gone: held, exit 3; the 6 other rows are untouched."""
     two.configure(crm="max_deletes = 3")

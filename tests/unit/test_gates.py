@@ -27,11 +27,25 @@ def facts(**kw: object) -> GateInput:
         pytest.param({"deletes": 3, "owned": 3}, False, id="small-sheet-under-floor"),
         pytest.param({"deletes": 60, "owned": 60, "allow_deletes": 60}, False, id="allowed"),
         pytest.param({"deletes": 61, "owned": 60, "allow_deletes": 60}, True, id="over-allowed"),
+        pytest.param({"deletes": 8, "owned": 8, "rows_read": 8, "keyless_rows": 8}, True,
+                     id="every-key-blank"),
+        pytest.param({"keyless_rows": 1}, False, id="one-unrelated-keyless-row"),
+        pytest.param({"keyless_rows": 1, "lookalikes": ("row 7 looks like K5",)}, True,
+                     id="cleared-key-lookalike"),
+        pytest.param({"keyless_rows": 1, "lookalikes": ("row 7 looks like K5",), "allow_deletes": 1},
+                     False, id="lookalike-allowed"),
     ],
 )
 def test_gate_table(kw: dict, held: bool):
     """Each case holds back deletes exactly when the rule says so."""
     assert (hold_reason(facts(**kw)) is not None) is held
+
+
+def test_a_lookalike_reason_names_the_rows_and_the_way_out():
+    """A cleared key is told apart from a removed row by the row that is still there."""
+    reason = hold_reason(facts(keyless_rows=2, lookalikes=("row 7 looks like K5", "row 9 looks like K8")))
+    assert reason is not None
+    assert "row 7 looks like K5, row 9 looks like K8" in reason and "--allow-deletes" in reason
 
 
 def test_reason_names_the_limit():
