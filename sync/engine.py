@@ -27,9 +27,10 @@ from sync.api.client import ContactsApi
 from sync.apply import Applier, Ownership
 from sync.config import SourceConfig, SyncConfig
 from sync.custom_fields import ResolvedField
-from sync.errors import ConfigError
+from sync.errors import ApiError, ConfigError, Fatal, NotStartedError
 from sync.field_refresh import FieldRefresh, load_custom_fields
 from sync.logging import register_secret
+from sync.mapping import RowMapper
 from sync.merge import field_changes
 from sync.plan import Op, Plan
 from sync.planner import plan_source, reject_shared_creates
@@ -261,6 +262,36 @@ class Engine:
         store: StateStore,
         run_id: str,
     ) -> None:
+        try:
+            custom, mappers = await self._plan(result, options, selected, sources, api, store)
+        except ApiError as exc:
+            if isinstance(exc, Fatal):
+                raise
+            # Nothing was written yet: for cron and alerting, the run did not start.
+            raise NotStartedError(
+                f"the run could not start: {exc}", status=exc.status, code=exc.code
+            ) from exc
+        if options.rejects_path:
+            write_rejects(options.rejects_path, result.plan.issues())
+        if options.on_planned:
+            options.on_planned(result.plan)
+        if options.dry_run or api is None:
+            self._count_api(result, api)
+            result.duration = time.monotonic() - result.started
+            result.outcome = self._outcome(result)
+            return
+        await self._apply(result, options, selected, sources, api, store, run_id, custom, mappers)
+
+    async def _plan(
+        self,
+        result: RunResult,
+        options: RunOptions,
+        selected: Sequence[SourceConfig],
+        sources: Mapping[str, Source],
+        api: ContactsApi | None,
+        store: StateStore,
+    ) -> tuple[dict[str, list[ResolvedField]], dict[str, RowMapper | None]]:
+        """Reads only: custom fields, interrupted operations, each source's plan, look-ups."""
         # Custom fields first (a read): recovery needs to know which fields each source writes.
         custom = await load_custom_fields(
             selected, api, store, dry_run=options.dry_run, notes=result.notes
@@ -273,7 +304,7 @@ class Engine:
                 "an earlier run was interrupted; its unfinished operations will be checked "
                 "against OpenPhone at the start of the next real run"
             )
-        mappers = {}
+        mappers: dict[str, RowMapper | None] = {}
         for cfg in selected:
             plan, mapper = plan_source(
                 cfg, sources[cfg.name], store, custom.get(cfg.name, []),
@@ -284,15 +315,20 @@ class Engine:
         reject_shared_creates(result.plan, {c.name: ",".join(c.key) for c in selected})
         if api is not None:
             await self._adopt_existing(result.plan, api, {c.name for c in self.config.sources}, custom)
-        if options.rejects_path:
-            write_rejects(options.rejects_path, result.plan.issues())
-        if options.on_planned:
-            options.on_planned(result.plan)
-        if options.dry_run or api is None:
-            self._count_api(result, api)
-            result.duration = time.monotonic() - result.started
-            result.outcome = self._outcome(result)
-            return
+        return custom, mappers
+
+    async def _apply(
+        self,
+        result: RunResult,
+        options: RunOptions,
+        selected: Sequence[SourceConfig],
+        sources: Mapping[str, Source],
+        api: ContactsApi,
+        store: StateStore,
+        run_id: str,
+        custom: Mapping[str, list[ResolvedField]],
+        mappers: Mapping[str, RowMapper | None],
+    ) -> None:
         ownership = {
             name: Ownership(m.owned_scalars, m.owned_custom_keys)
             for name, m in mappers.items()

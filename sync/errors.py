@@ -11,6 +11,7 @@ executor does when it meets one; the executor decides by marker only, never by c
     │   └── LockHeldError      (Fatal)   another run holds the lock: exit 4
     └── ApiError                         an answer of the OpenPhone API
         ├── AuthError          (Fatal)   401/403 on every call: exit 4
+        ├── NotStartedError    (Fatal)   unreachable before any write: exit 4
         ├── RateLimitedError   (Retriable) 429
         ├── TransientApiError  (Retriable) 5xx, timeouts, dropped connections
         ├── AmbiguousCreateError (Retriable) a create that may have been committed
@@ -106,6 +107,16 @@ class ApiError(SyncError):
 
 class AuthError(ApiError, Fatal):
     """The API key was refused (401) or lacks permission (403)."""
+
+    exit_code = 4
+
+
+class NotStartedError(ApiError, Fatal):
+    """The API kept failing (unreachable, 5xx after every retry) before anything was written.
+
+    What a transient error becomes when it escapes the reads a run starts with (custom
+    field definitions, interrupted operations, adoption look-ups): the run could not start.
+    """
 
     exit_code = 4
 

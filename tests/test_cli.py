@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sync.cli import main
+from tests.chaos.harness import free_port, row, run_sync, sync_env, write_config, write_rows
 from tests.helpers import World, contact_row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,3 +85,17 @@ def test_demo_runs_from_any_directory(tmp_path: Path):
     assert steps[0]["summary"]["create"] > 250
     assert steps[1]["summary"]["failed"] == 0
     assert steps[2]["summary"]["create"] == steps[2]["summary"]["update"] == 0
+
+
+def test_an_api_nobody_answers_exits_4_could_not_start_and_writes_nothing(tmp_path: Path):
+    """OpenPhone unreachable before the first write: exit 4 (the run could not start), not 1
+    (which promises operations were tried and will be retried), in text and JSON output."""
+    write_rows(tmp_path / "contacts.csv", [row(n) for n in range(3)])
+    config = write_config(tmp_path / "sync.toml", f"http://127.0.0.1:{free_port()}",
+                          f"sqlite:///{tmp_path / 'state.db'}", max_retries=1)
+    text = run_sync(config, env=sync_env())
+    assert text.returncode == 4, text.stderr[-2000:]
+    assert "the run could not start" in text.stderr
+    document = run_sync(config, "--output", "json", env=sync_env())
+    assert document.returncode == 4
+    assert document.json()["error"]["message"].startswith("the run could not start")
