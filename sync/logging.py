@@ -18,6 +18,11 @@ import structlog
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+# Dates and times look like digit runs too; they are matched first and kept as they are.
+_DATE_OR_PHONE = re.compile(
+    r"(?P<date>\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?)"
+    r"|" + _PHONE.pattern
+)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+):[^@\s]+@", re.I)
 _SECRET_KEYS = ("key", "token", "password", "secret", "authorization", "credentials")
 
@@ -43,7 +48,11 @@ def redact_text(text: str) -> str:
     """Mask secrets, URL passwords, emails and phone numbers in free text."""
     text = mask_secrets(text)
     text = _EMAIL.sub("<email>", text)
-    return _PHONE.sub("<phone>", text)
+    return _DATE_OR_PHONE.sub(_keep_dates, text)
+
+
+def _keep_dates(match: re.Match[str]) -> str:
+    return match.group() if match.group("date") else "<phone>"
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
