@@ -31,8 +31,8 @@ from sync.errors import ApiError, ConfigError, Fatal, NotStartedError
 from sync.field_refresh import FieldRefresh, load_custom_fields
 from sync.logging import register_secret
 from sync.mapping import RowMapper
-from sync.merge import field_changes
-from sync.plan import Op, Plan
+from sync.merge import field_changes, patch_body
+from sync.plan import FieldChange, Op, Plan
 from sync.planner import plan_source, reject_shared_creates
 from sync.recovery import (
     keep_run_lock,
@@ -115,6 +115,22 @@ class RunResult:
             "rejected": [i.as_dict() for i in self.plan.issues()],
             "notes": self.notes,
         }
+
+
+def _ownership(mappers: Mapping[str, RowMapper | None]) -> dict[str, Ownership]:
+    """What each source writes (the fields its mapping names); the rest of a contact is kept."""
+    return {
+        name: Ownership(m.owned_scalars, m.owned_custom_keys)
+        for name, m in mappers.items()
+        if m is not None
+    }
+
+
+def _sorted_items(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with its emails and phone numbers in one order (their order means nothing)."""
+    for name in ("emails", "phoneNumbers"):
+        payload[name] = sorted(payload[name], key=lambda i: (str(i["name"]), str(i["value"])))
+    return payload
 
 
 def make_source(config: SourceConfig, sync_config: SyncConfig, env: Mapping[str, str]) -> Source:
@@ -314,7 +330,16 @@ class Engine:
             mappers[cfg.name] = mapper
         reject_shared_creates(result.plan, {c.name: ",".join(c.key) for c in selected})
         if api is not None:
-            await self._adopt_existing(result.plan, api, {c.name for c in self.config.sources}, custom)
+            await self._adopt_existing(
+                result.plan, api, {c.name for c in self.config.sources}, custom, _ownership(mappers)
+            )
+            linked = sum(len(sp.linked) for sp in result.plan.sources)
+            if linked:
+                result.notes.append(
+                    f"{linked} contacts already in OpenPhone (same externalId, same values) "
+                    + ("will be" if options.dry_run else "were")
+                    + " linked to their rows without a write"
+                )
         return custom, mappers
 
     async def _apply(
@@ -329,11 +354,7 @@ class Engine:
         custom: Mapping[str, list[ResolvedField]],
         mappers: Mapping[str, RowMapper | None],
     ) -> None:
-        ownership = {
-            name: Ownership(m.owned_scalars, m.owned_custom_keys)
-            for name, m in mappers.items()
-            if m is not None
-        }
+        ownership = _ownership(mappers)
         refresh = FieldRefresh(api, store, {c.name: c for c in selected}, custom) if custom else None
         applier = Applier(
             api, store, run_id, ownership,
@@ -350,7 +371,7 @@ class Engine:
         result.interrupted = self.stop.is_set()
         if self.lock_lost:
             result.notes.append("another run took the state store's lock over; this run stopped")
-        self._bookkeeping(result.plan, store)
+        self._bookkeeping(result.plan, store, run_id)
         result.notes.extend(write_back(result.plan, sources))
         self._count_api(result, api)
         result.duration = time.monotonic() - result.started
@@ -362,13 +383,20 @@ class Engine:
         api: ContactsApi,
         our_sources: set[str],
         custom: Mapping[str, Sequence[ResolvedField]],
+        ownership: Mapping[str, Ownership],
     ) -> None:
-        """Look creates up by externalId, so nothing that already exists is created twice."""
-        creates = [op for sp in plan.sources for op in sp.ops if op.kind == "create"]
+        """Look creates up by externalId, so nothing that already exists is created twice.
+
+        A contact found is adopted: its changes are what the PATCH would change (fields the
+        source does not map are kept, so they are not shown as cleared). One that already
+        holds the row's values, under this source's label, needs no write: it is only
+        linked (``SourcePlan.linked``) and counts as unchanged.
+        """
+        creates = [(sp, op) for sp in plan.sources for op in sp.ops if op.kind == "create"]
         if not creates:
             return
-        found = await api.find_by_external_ids([op.external_id for op in creates])
-        for op in creates:
+        found = await api.find_by_external_ids([op.external_id for _, op in creates])
+        for sp, op in creates:
             contacts = found.get(op.external_id) or []
             if not contacts:
                 continue
@@ -378,16 +406,42 @@ class Engine:
                 op.error = taken_message(op.external_id, owner)
                 continue
             remote = pick_adoptable(contacts, op.source)
-            names = {f.key: f.name for f in custom.get(op.source, [])}
             assert op.contact is not None
-            op.kind = "update"
+            owned = ownership.get(op.source, Ownership(frozenset(), frozenset()))
+            body = patch_body(
+                remote, op.contact, None, owned_scalars=owned.scalars,
+                owned_custom_keys=owned.custom_keys, source=op.source,
+            )
+            names = {f.key: f.name for f in custom.get(op.source, [])}
+            changes = field_changes(_sorted_items(remote_payload(remote)),
+                                    _sorted_items(remote_payload(body)), names)
+            if remote.get("source") != op.source:
+                changes = (FieldChange("source", remote.get("source"), op.source), *changes)
             op.contact_id = str(remote["id"])
             op.previous = None
+            if not changes:
+                sp.ops.remove(op)
+                sp.linked.append(op)
+                sp.unchanged += 1
+                continue
+            op.kind = "update"
             op.note = "adopts an existing contact with this externalId"
-            op.changes = field_changes(remote_payload(remote), op.contact.payload(), names)
+            op.changes = changes
 
-    def _bookkeeping(self, plan: Plan, store: StateStore) -> None:
+    def _bookkeeping(self, plan: Plan, store: StateStore, run_id: str) -> None:
         for sp in plan.sources:
+            for op in sp.linked:  # adopted contacts that already held the row's values
+                assert op.contact is not None
+                assert op.contact_id is not None
+                intent = store.begin_intent(
+                    run_id, op.source, op.external_id, "update", op.fingerprint, op.contact_id
+                )
+                store.complete_upsert(
+                    intent, source=op.source, external_id=op.external_id,
+                    contact_id=op.contact_id, fingerprint=op.fingerprint or "",
+                    raw_hash=op.raw_hash, payload=op.contact.payload(), row=op.row,
+                )
+                op.outcome = "done"
             if sp.refresh_hashes:
                 store.set_raw_hashes(sp.source, sp.refresh_hashes)
             if sp.reappeared:

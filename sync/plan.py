@@ -78,6 +78,8 @@ class SourcePlan:
     issues: list[Issue] = field(default_factory=list)
     # Bookkeeping a real run writes to the state store without any API call.
     refresh_hashes: dict[str, str] = field(default_factory=dict)
+    linked: list[Op] = field(default_factory=list)
+    """Adoptions that need no write (the contact holds the row's values): linked by a real run."""
     missing: list[str] = field(default_factory=list)
     reappeared: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)

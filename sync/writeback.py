@@ -23,7 +23,7 @@ def writeback_rows(plan: SourcePlan, now: datetime) -> list[WritebackRow]:
     """The outcome of every row this run wrote or rejected, for one source."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     rows: list[WritebackRow] = []
-    for op in plan.ops:
+    for op in (*plan.ops, *plan.linked):
         if op.row is None or op.kind == "delete" or op.outcome == "pending":
             continue
         status = "synced" if op.outcome == "done" else f"{op.outcome}: {op.error or 'no reason given'}"

@@ -126,7 +126,9 @@ def test_dry_run_writes_nothing_to_the_api_or_the_state(world: World):
 
 
 def test_lost_state_file_gives_no_duplicates(world: World, tmp_path: Path):
-    """With the state gone, existing contacts are found by externalId and adopted."""
+    """With the state gone, existing contacts are found by externalId and adopted: the one
+    whose row changed is patched, the five that already hold their row's values are linked
+    without a write, and the run after that finds nothing to do."""
     rows = [contact_row(n) for n in range(6)]
     world.write_rows(rows)
     world.run()
@@ -136,12 +138,19 @@ def test_lost_state_file_gives_no_duplicates(world: World, tmp_path: Path):
     world.write_config()
     rows[2]["Company"] = "Changed"
     world.write_rows(rows)
+    writes_before = world.writes()
     result = world.run()
-    assert result.plan.summary()["create"] == 0
-    assert result.plan.summary()["update"] == 6
+    summary = result.plan.summary()
+    assert (summary["create"], summary["update"], summary["unchanged"]) == (0, 1, 5)
+    [patched] = [op for op in result.plan.ops() if op.kind == "update"]
+    assert patched.external_id == "K2"
+    assert [(c.field, c.before, c.after) for c in patched.changes] == [("company", "Acme", "Changed")]
+    assert world.writes() == writes_before + 1, "one PATCH, nothing else written"
     contacts = world.by_external_id()  # asserts no duplicate externalId
     assert len(contacts) == 6
     assert contacts["K2"]["defaultFields"]["company"] == "Changed"
+    again = world.run()
+    assert again.plan.summary()["unchanged"] == 6 and again.plan.is_empty
 
 
 def test_items_added_in_the_app_survive_an_update(world: World):
