@@ -14,6 +14,7 @@ must not build a million ORM objects. Every SQLAlchemy error leaves as
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
@@ -29,9 +30,10 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import OperationalError
 
 from state import journal, lock
-from state._db import Database
+from state._db import SQLITE_BUSY_TIMEOUT_MS, Database
 from state.journal import dump_json
 from state.migrations import FORMAT_KEY, applied_migrations, migrate, put_meta
 from state.models import custom_fields, links, meta, runs, utc_now
@@ -53,6 +55,15 @@ EXECUTEMANY_BATCH: Final = 5_000
 CUSTOM_FIELDS_FETCHED: Final = "custom_fields_fetched_at"
 
 
+def _sqlite_locked(exc: StateError) -> bool:
+    cause = exc.__cause__
+    return (
+        isinstance(cause, OperationalError)
+        and "database is locked" in str(cause.orig)
+        and cause.orig.__class__.__module__.startswith("sqlite3")
+    )
+
+
 class StateStore:
     """The state of openphone-sync in one database. Use :meth:`open`, then :meth:`close`.
 
@@ -72,13 +83,24 @@ class StateStore:
             StateError: the database is unreachable, its directory is missing, or it was
                 written by a newer openphone-sync.
         """
-        db = Database(url)
-        try:
-            migrate(db)
-        except BaseException:
-            db.dispose()
-            raise
-        return cls(db)
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            db = Database(url)
+            try:
+                migrate(db)
+            except StateError as exc:
+                db.dispose()
+                # SQLite answers "locked" at once, without waiting, where waiting could
+                # deadlock: two processes turning a new file to WAL, or upgrading a read
+                # to a write. Opening is idempotent, so it is simply tried again.
+                if not _sqlite_locked(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                continue
+            except BaseException:
+                db.dispose()
+                raise
+            return cls(db)
 
     def close(self) -> None:
         """Close every connection. Calling it twice is harmless."""
