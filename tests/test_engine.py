@@ -153,6 +153,32 @@ def test_lost_state_file_gives_no_duplicates(world: World, tmp_path: Path):
     assert again.plan.summary()["unchanged"] == 6 and again.plan.is_empty
 
 
+def test_adopting_a_contact_shows_only_what_the_patch_changes(world: World):
+    """A contact made elsewhere with this externalId, a role (unmapped), a user's email and
+    another custom field: the plan lists the mapped fields that change and the new source
+    label, never the role, the user's email or the other field as cleared; all survive."""
+    other_field = next(d for d in world.state.custom_fields() if d["type"] == "string"
+                       and d["name"] != "Account Tier")["key"]
+    world.state.contacts.create({
+        "externalId": "K1", "source": "old-crm",
+        "defaultFields": {"firstName": "Someone", "role": "CFO",
+                          "emails": [{"name": "home", "value": "home@example.org"}]},
+        "customFields": [{"key": other_field, "value": "kept"}],
+    })
+    world.write_rows([contact_row(1)])
+    preview = world.run(dry_run=True)
+    [op] = list(preview.plan.ops())
+    fields = {c.field for c in op.changes}
+    assert op.kind == "update" and {"firstName", "source", "emails"} <= fields
+    assert "role" not in fields and not any("kept" in str(c.before) for c in op.changes)
+    emails = next(c for c in op.changes if c.field == "emails")
+    assert "home: home@example.org" in emails.before and "home: home@example.org" in emails.after
+    world.run()
+    contact = world.by_external_id()["K1"]
+    assert contact["defaultFields"]["role"] == "CFO" and contact["source"] == "crm"
+    assert {c["key"]: c["value"] for c in contact["customFields"]}[other_field] == "kept"
+
+
 def test_items_added_in_the_app_survive_an_update(world: World):
     """A custom field and an email a user added on the OpenPhone side are kept."""
     rows = [contact_row(1)]
