@@ -130,6 +130,8 @@ class Plan:
             "warnings": levels["value"],
             "failed": sum(1 for op in ops if op.outcome == "failed"),
             "held": sum(len(sp.held) for sp in self.sources),
+            # Not attempted: every op of a dry run; those a stopped run never reached.
+            "pending": sum(1 for op in ops if op.outcome == "pending"),
         }
 
     @property

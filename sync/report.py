@@ -153,6 +153,8 @@ def render_summary(console: Console, result: RunResult) -> None:
         parts.append(f"[magenta]{s['held']} deletes held[/magenta]")
     if not result.dry_run:
         parts.append(f"[red]{s['failed']} failed[/red]" if s["failed"] else "0 failed")
+        if s["pending"]:
+            parts.append(f"[red]{s['pending']} not attempted (next run)[/red]")
     console.print(f"[bold]{mode}[/bold] {result.run_id}: " + ", ".join(parts))
     if not result.dry_run:
         console.print(

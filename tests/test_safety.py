@@ -481,6 +481,7 @@ def test_a_signal_stops_after_the_requests_in_flight_and_a_later_run_finishes(tm
             assert store.lock_holder() is None
         done = [op for op in document["operations"] if op["outcome"] == "done"]
         assert len(done) == len(created)
+        assert document["summary"]["pending"] == len(rows) - len(created), "the rest is said to be left"
         later = run_sync(config, "--output", "json")
         assert later.returncode == 0
         assert later.json()["summary"]["create"] == len(rows) - len(created)
