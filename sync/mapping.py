@@ -25,8 +25,12 @@ MAX_EXTERNAL_ID = 75  # the API's limit on externalId
 _MAPPING_KEYS = {"key", "default_region", "country_column", "timezone", "fields", "custom_fields"}
 
 
-def resolve_column(columns: Sequence[str], wanted: str, *, source: str, what: str) -> int:
+def resolve_column(
+    columns: Sequence[str], wanted: str, *, source: str, what: str, setting: str | None = None
+) -> int:
     """The index of ``wanted`` in ``columns``: an exact match wins, else a unique case-insensitive one.
+
+    ``setting`` is the config key that names the column (``fields.company``), for messages.
 
     Raises:
         MissingColumnError: no column matches; the message lists the columns there are.
@@ -45,8 +49,10 @@ def resolve_column(columns: Sequence[str], wanted: str, *, source: str, what: st
             "by case; name the one you mean exactly"
         )
     shown = ", ".join(repr(c) for c in columns) or "(none)"
+    where = f" (sources[{source}].{setting})" if setting else ""
     raise MissingColumnError(
-        f"source {source!r}: the {what} column {wanted!r} is not in the source; its columns are: {shown}"
+        f"source {source!r}: the {what} column {wanted!r}{where} is not in the source; "
+        f"its columns are: {shown}"
     )
 
 
@@ -80,13 +86,14 @@ class RowMapper:
         self.config = config
         self.columns = tuple(columns)
 
-        def slot(column: str, what: str) -> _Slot:
-            return _Slot(column, resolve_column(self.columns, column, source=self.source, what=what))
+        def slot(column: str, what: str, setting: str) -> _Slot:
+            index = resolve_column(self.columns, column, source=self.source, what=what, setting=setting)
+            return _Slot(column, index)
 
-        self.key_slots = [slot(c, "key") for c in config.key]
+        self.key_slots = [slot(c, "key", "key") for c in config.key]
         fields = config.fields
         self.scalars: list[tuple[str, _Slot]] = [
-            (name, slot(column, name))
+            (name, slot(column, name, f"fields.{name}"))
             for name, column in (
                 ("firstName", fields.first_name),
                 ("lastName", fields.last_name),
@@ -95,12 +102,21 @@ class RowMapper:
             )
             if column
         ]
-        self.email_slots = [(label, slot(col, f"emails.{label}")) for label, col in fields.emails.items()]
-        self.phone_slots = [
-            (label, slot(col, f"phoneNumbers.{label}")) for label, col in fields.phone_numbers.items()
+        self.email_slots = [
+            (label, slot(col, f"emails.{label}", f"fields.emails.{label}"))
+            for label, col in fields.emails.items()
         ]
-        self.country_slot = slot(config.country_column, "country") if config.country_column else None
-        self.custom = [(f, slot(f.column, f"custom field {f.name!r}")) for f in custom_fields]
+        self.phone_slots = [
+            (label, slot(col, f"phoneNumbers.{label}", f"fields.phoneNumbers.{label}"))
+            for label, col in fields.phone_numbers.items()
+        ]
+        self.country_slot = (
+            slot(config.country_column, "country", "country_column") if config.country_column else None
+        )
+        self.custom = [
+            (f, slot(f.column, f"custom field {f.name!r}", f"custom_fields.{f.mapped_as!r}"))
+            for f in custom_fields
+        ]
 
         used = {s.index for s in self.key_slots}
         used |= {s.index for _, s in self.scalars + self.email_slots + self.phone_slots}

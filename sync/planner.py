@@ -232,11 +232,10 @@ def reject_shared_creates(plan: Plan, key_columns: Mapping[str, str]) -> None:
 def _missing_key_column(config: SourceConfig, columns: Sequence[str]) -> str | None:
     for column in config.key:
         try:
-            resolve_column(columns, column, source=config.name, what="key")
+            resolve_column(columns, column, source=config.name, what="key", setting="key")
         except MissingColumnError as exc:
             held = "; its deletes are held back" if config.delete == "mirror" else ""
-            return (f"{exc} (sources[{config.name}].key): nothing from this source is "
-                    f"synced{held}")
+            return f"{exc}: nothing from this source is synced{held}"
     return None
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.errors import LockHeldError
+from sync.errors import LockHeldError, MissingColumnError
 from sync.sandbox import SandboxSettings, sandbox_transport
 from tests.helpers import API_KEY, World, contact_row
 
@@ -257,3 +257,17 @@ def test_a_second_run_on_a_held_lock_cannot_start(world: World):
             world.run(lock_wait=0.2)
         assert err.value.exit_code == 4
     assert world.writes() == 0
+
+
+def test_a_mapped_column_missing_from_the_source_names_the_setting_and_the_columns(world: World):
+    """A typo in a column name stops the run before any write (exit 4), naming the config key
+    to fix and listing the columns the source does have."""
+    world.write_rows([contact_row(1)])
+    text = (world.tmp / "sync.toml").read_text().replace('company = "Company"', 'company = "Compnay"')
+    (world.tmp / "sync.toml").write_text(text)
+    with pytest.raises(MissingColumnError) as caught:
+        world.run()
+    message = str(caught.value)
+    assert "the company column 'Compnay' (sources[crm].fields.company) is not in the source" in message
+    assert "'Company'" in message and caught.value.exit_code == 4
+    assert world.contacts() == []
