@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     null,
     select,
     update,
@@ -33,9 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from state import journal, lock
-from state._db import SQLITE_BUSY_TIMEOUT_MS, Database
+from state._db import SQLITE_BUSY_TIMEOUT_MS, Database, parse_url
 from state.journal import dump_json
-from state.migrations import FORMAT_KEY, applied_migrations, migrate, put_meta
+from state.migrations import FORMAT_KEY, applied_migrations, migrate, migrations_table, put_meta
 from state.models import custom_fields, links, meta, runs, utc_now
 from state.records import (
     RUN_MODES,
@@ -53,6 +55,22 @@ IN_BATCH: Final = 500
 """Keys per ``IN (...)`` query: far below every backend's parameter limit."""
 EXECUTEMANY_BATCH: Final = 5_000
 CUSTOM_FIELDS_FETCHED: Final = "custom_fields_fetched_at"
+
+
+def _set_up(url: str) -> bool:
+    """Whether a run already created the state store at ``url`` (looked at without writing)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            return True  # nothing on disk to spare; opening it as usual creates no file
+        return Path(database).expanduser().exists()
+    db = Database(url)
+    try:
+        with db.read("look for the state store's tables") as connection:
+            return inspect(connection).has_table(migrations_table.name)
+    finally:
+        db.dispose()
 
 
 def _sqlite_locked(exc: StateError) -> bool:
@@ -101,6 +119,18 @@ class StateStore:
                 db.dispose()
                 raise
             return cls(db)
+
+    @classmethod
+    def open_for_preview(cls, url: str) -> tuple[StateStore, bool]:
+        """The store a dry run reads, created nowhere: ``url``'s if a run set it up, else an
+        empty one in memory. Returns the store and whether it is that empty stand-in.
+
+        A dry run promises no write to the state, and creating the file (or the tables in
+        someone's PostgreSQL) before the first real run would be one.
+        """
+        if _set_up(url):
+            return cls.open(url), False
+        return cls.open("sqlite://"), True
 
     def close(self) -> None:
         """Close every connection. Calling it twice is harmless."""

@@ -236,7 +236,15 @@ class Engine:
                 f"no API key in ${self.config.openphone.api_key_env}: the preview did not check "
                 "OpenPhone for existing contacts, and could not refresh custom field definitions"
             )
-        store = StateStore.open(self.config.state_url(self.env))
+        if options.dry_run:
+            store, stand_in = StateStore.open_for_preview(self.config.state_url(self.env))
+            if stand_in:
+                result.notes.append(
+                    "the state store does not exist yet (a real run creates it): planned as "
+                    "a first run"
+                )
+        else:
+            store = StateStore.open(self.config.state_url(self.env))
         owner = lock_owner(run_id)
         locked = False
         keeper: asyncio.Task[None] | None = None

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
 
 from sync.errors import LockHeldError, MissingColumnError
 from sync.sandbox import SandboxSettings, sandbox_transport
@@ -271,3 +273,30 @@ def test_a_mapped_column_missing_from_the_source_names_the_setting_and_the_colum
     assert "the company column 'Compnay' (sources[crm].fields.company) is not in the source" in message
     assert "'Company'" in message and caught.value.exit_code == 4
     assert world.contacts() == []
+
+
+def test_a_dry_run_before_the_first_run_creates_no_state_store(world: World, state_url: str):
+    """A preview writes nothing to the state: no SQLite file, no tables in PostgreSQL; it
+    plans as a first run and says why. The first real run then creates the store."""
+    world.write_rows([contact_row(n) for n in range(3)])
+    preview = world.run(dry_run=True)
+    assert preview.plan.summary()["create"] == 3
+    assert any("does not exist yet" in note for note in preview.notes)
+    assert _state_tables(state_url) == []
+    world.run()
+    assert "_migrations" in _state_tables(state_url)
+
+
+def _state_tables(url: str) -> list[str]:
+    """The tables at a state URL, looked at without creating anything."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not path.exists():
+            return []
+    engine = create_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            return sorted(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
