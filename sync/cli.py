@@ -23,7 +23,7 @@ from sync.errors import SyncError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 done; 1 some operations failed or the run was interrupted; 2 bad config or "
-    "usage; 3 a safety gate held deletes back; 4 the run could not start."
+    "usage; 3 a safety gate held deletes (or a whole source) back; 4 the run could not start."
 )
 
 

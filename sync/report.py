@@ -120,11 +120,16 @@ def render_plan(console: Console, plan: Plan, *, dry_run: bool) -> None:
     render_issues(console, sorted(plan.issues(), key=lambda i: (i.source, i.row)))
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def render_issues(console: Console, issues: Sequence[Issue]) -> None:
     """Rejected rows and values left out, with the reasons."""
     if not issues:
         return
-    table = Table(title=f"{len(issues)} rows or values left out", title_style="bold",
+    table = Table(title=_count(len(issues), "row or value", "rows or values") + " left out",
+                  title_style="bold",
                   title_justify="left")
     for col in ("source", "row", "key", "level", "column", "reason"):
         table.add_column(col)
@@ -146,8 +151,8 @@ def render_summary(console: Console, result: RunResult) -> None:
         f"{s['update']} {verb}update",
         f"{s['delete']} {verb}delete",
         f"{s['unchanged']} unchanged",
-        f"{s['rejected']} rows rejected",
-        f"{s['warnings']} values left out",
+        _count(s["rejected"], "row", "rows") + " rejected",
+        _count(s["warnings"], "value", "values") + " left out",
     ]
     if s["held"]:
         parts.append(f"[magenta]{s['held']} deletes held[/magenta]")

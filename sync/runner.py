@@ -133,6 +133,8 @@ def execute(
     outputs.write(result)
     if show_text:
         render_summary(console, result)
+        if outputs.report_file:
+            console.print(f"report written to {outputs.report_file}")
     elif output == "json":
         click.echo(json.dumps(result.to_dict(), default=str))
     return result
