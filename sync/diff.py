@@ -63,19 +63,17 @@ def diff_candidates(
     unchanged = 0
     refresh: dict[str, str] = {}
     for key, cand in candidates.items():
-        payload = cand.contact.payload()
-        fp = fingerprint(payload)
         link = links.get(key)
         if link is None or link.contact_id is None:
             note = None
             if link is not None and link.status == "failed":
                 note = f"retrying; last run failed: {link.last_error}"
-            ops.append(
-                Op("create", source, key, cand.row, cand.contact, fingerprint=fp,
-                   raw_hash=cand.raw_hash, changes=field_changes(None, payload, custom_names),
-                   note=note)
-            )
+            # Its fingerprint and field list follow from the contact: worked out when used.
+            ops.append(Op("create", source, key, cand.row, cand.contact, raw_hash=cand.raw_hash,
+                          note=note, custom_names=custom_names))
             continue
+        payload = cand.contact.payload()
+        fp = fingerprint(payload)
         if fp == link.fingerprint and link.status == "synced":
             unchanged += 1
             if cand.raw_hash is not None and link.raw_hash != cand.raw_hash:

@@ -265,11 +265,12 @@ class FieldRefresh:
 
 def _apply(op: Op, written: dict[str, Any], relabel: Mapping[str, tuple[str, Any] | None]) -> None:
     assert op.contact is not None
+    planned = op.changes  # as planned, under the old names: read before the contact changes
     op.contact = dataclasses.replace(op.contact, custom_fields=written)
     op.fingerprint = fingerprint(op.contact.payload())
     op.raw_hash = None  # normalized again next run, under the new definitions
     changes: list[FieldChange] = []
-    for change in op.changes:
+    for change in planned:
         label = change.field.removeprefix("custom: ")
         if not change.field.startswith("custom: ") or label not in relabel:
             changes.append(change)

@@ -7,7 +7,7 @@ A :class:`Plan` is what ``--dry-run`` shows and what ``apply`` executes; its
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -32,23 +32,83 @@ class FieldChange(NamedTuple):
         return {"field": self.field, "before": self.before, "after": self.after}
 
 
-@dataclass
 class Op:
-    """One write to the API, and what became of it."""
+    """One write to the API, and what became of it.
 
-    kind: OpKind
-    source: str
-    external_id: str
-    row: int | None = None
-    contact: Contact | None = None
-    contact_id: str | None = None
-    previous: dict[str, Any] | None = None
-    changes: tuple[FieldChange, ...] = ()
-    fingerprint: str | None = None
-    raw_hash: str | None = None
-    note: str | None = None
-    outcome: OpOutcome = "pending"
-    error: str | None = None
+    A create's ``changes`` (every field, for display) and ``fingerprint`` (for the state
+    after the write) follow from its contact alone, so they are worked out when first
+    asked for: a dry run of a first run plans 100,000s of creates and shows 15. Passing
+    them, or setting them, overrides that. Ops compare by identity.
+    """
+
+    __slots__ = ("_changes", "_fingerprint", "contact", "contact_id", "custom_names", "error",
+                 "external_id", "kind", "note", "outcome", "previous", "raw_hash", "row", "source")
+
+    def __init__(
+        self,
+        kind: OpKind,
+        source: str,
+        external_id: str,
+        row: int | None = None,
+        contact: Contact | None = None,
+        *,
+        contact_id: str | None = None,
+        previous: dict[str, Any] | None = None,
+        changes: tuple[FieldChange, ...] | None = None,
+        fingerprint: str | None = None,
+        raw_hash: str | None = None,
+        note: str | None = None,
+        outcome: OpOutcome = "pending",
+        error: str | None = None,
+        custom_names: Mapping[str, str] | None = None,
+    ) -> None:
+        self.kind: OpKind = kind
+        self.source = source
+        self.external_id = external_id
+        self.row = row
+        self.contact = contact
+        self.contact_id = contact_id
+        self.previous = previous
+        self.raw_hash = raw_hash
+        self.note = note
+        self.outcome: OpOutcome = outcome
+        self.error = error
+        self.custom_names = custom_names
+        self._changes = changes
+        self._fingerprint = fingerprint
+
+    @property
+    def changes(self) -> tuple[FieldChange, ...]:
+        """What the write changes, field by field (custom fields by name)."""
+        if self._changes is None:
+            from sync.merge import field_changes  # merge builds FieldChanges: imported late
+
+            self._changes = (
+                field_changes(self.previous, self.contact.payload(), self.custom_names)
+                if self.contact is not None else ()
+            )
+        return self._changes
+
+    @changes.setter
+    def changes(self, value: tuple[FieldChange, ...]) -> None:
+        self._changes = value
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The fingerprint of the payload this op writes (``None`` for a delete)."""
+        if self._fingerprint is None and self.contact is not None:
+            from sync.fingerprint import fingerprint
+
+            self._fingerprint = fingerprint(self.contact.payload())
+        return self._fingerprint
+
+    @fingerprint.setter
+    def fingerprint(self, value: str | None) -> None:
+        self._fingerprint = value
+
+    def __repr__(self) -> str:
+        return (f"Op({self.kind!r}, {self.source!r}, {self.external_id!r}, row={self.row!r}, "
+                f"outcome={self.outcome!r})")
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
