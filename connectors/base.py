@@ -92,3 +92,20 @@ class SupportsWriteback(ABC):
     @abstractmethod
     def write_back(self, rows: Sequence[WritebackRow]) -> int:
         """Write the outcomes in one batch; returns how many cells were written."""
+
+
+class SupportsKeyOrder(ABC):
+    """Capability: the source can hand its records over sorted by the key.
+
+    With records in key order, the planner walks them beside the state's links read in the
+    same order (a merge), so memory does not grow with the source. The order is a hint,
+    never trusted: the planner checks it row by row and, at the first key out of order,
+    plans again from :meth:`Source.open` with the whole state in memory. So a source may
+    implement this when reading it twice is cheap and it is often in order (a CSV export),
+    or when it can sort (a SQL table).
+    """
+
+    @abstractmethod
+    def open_in_key_order(self, key_columns: Sequence[str]) -> AbstractContextManager[RecordStream]:
+        """Open for one read, records sorted by the text of ``key_columns`` where the source can
+        (code point order, as Python compares strings); else as :meth:`Source.open` does."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from pydantic import field_validator, model_validator
 
-from connectors.base import RecordStream, Source, SourceContext, SourceOptions
+from connectors.base import RecordStream, Source, SourceContext, SourceOptions, SupportsKeyOrder
 from sync.errors import ConfigError, SourceError
 from sync.models import SourceRecord
 
@@ -104,7 +104,7 @@ def _check_single_character(key: str, value: str) -> None:
         raise ValueError(f"{key} must be one character (not a line break), got {value!r}")
 
 
-class CsvSource(Source):
+class CsvSource(Source, SupportsKeyOrder):
     """Reads contacts from a CSV (or TSV) file, streamed; see the module docstring."""
 
     type_name = "csv"
@@ -139,6 +139,11 @@ class CsvSource(Source):
             SourceError: the file is missing, unreadable, empty, not decodable, or its
                 header names a column twice. Also raised while iterating ``records``.
         """
+        return self._open()
+
+    def open_in_key_order(self, key_columns: Sequence[str]) -> AbstractContextManager[RecordStream]:
+        """The file as it is: exports are often sorted by their id, and reading one twice
+        (when it is not) costs little next to holding the whole state in memory."""
         return self._open()
 
     @contextmanager

@@ -26,13 +26,13 @@ from typing import Any, Final
 from urllib.parse import quote, quote_plus
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import Connection, CursorResult, Engine, create_engine, literal_column, select, table
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, inspect, literal_column, select, table
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
-from sqlalchemy.sql import quoted_name
+from sqlalchemy.sql import ColumnElement, Select, quoted_name
 
-from connectors.base import RecordStream, Source, SourceContext, SourceOptions
+from connectors.base import RecordStream, Source, SourceContext, SourceOptions, SupportsKeyOrder
 from sync.config import resolve_sqlite_url
 from sync.errors import ConfigError, SourceError
 from sync.models import SourceRecord
@@ -141,7 +141,7 @@ def _table_part(chars: list[str], was_quoted: bool) -> str:
     return part
 
 
-class SqlSource(Source):
+class SqlSource(Source, SupportsKeyOrder):
     """Reads contacts from a SQL table or query, streamed; see the module docstring."""
 
     type_name = "sql"
@@ -177,6 +177,11 @@ class SqlSource(Source):
         """
         return self._open()
 
+    def open_in_key_order(self, key_columns: Sequence[str]) -> AbstractContextManager[RecordStream]:
+        """A table's rows sorted by the key columns as text in code point order (the
+        planner then keeps memory flat); a query's rows as it returns them."""
+        return self._open(key_columns)
+
     def _what(self) -> str:
         if self.sql_options.table is not None:
             return f"table {'.'.join(split_table_name(self.sql_options.table))}"
@@ -203,7 +208,7 @@ class SqlSource(Source):
         return url.set(drivername=f"{backend}+{driver}") if driver else url
 
     @contextmanager
-    def _open(self) -> Iterator[RecordStream]:
+    def _open(self, key_columns: Sequence[str] = ()) -> Iterator[RecordStream]:
         url = self._url()
         errors = _Errors(self.name, url, self.sql_options.query)
         engine = _create_engine(url, errors)
@@ -211,7 +216,7 @@ class SqlSource(Source):
             connection = _connect(engine, errors)
             try:
                 read_only = _start_read_only(connection, errors)
-                result = self._execute(connection, errors)
+                result = self._execute(connection, errors, key_columns)
                 records = _records(result, connection.dialect.driver, errors)
                 info = {"database": _display(url), "read_only": read_only}
                 try:
@@ -224,16 +229,19 @@ class SqlSource(Source):
         finally:
             engine.dispose()
 
-    def _execute(self, connection: Connection, errors: _Errors) -> CursorResult[Any]:
+    def _execute(
+        self, connection: Connection, errors: _Errors, key_columns: Sequence[str] = ()
+    ) -> CursorResult[Any]:
         options = self.sql_options
         streaming = {"stream_results": True, "yield_per": options.batch_size}
         if options.table is not None:
             *schema, name = split_table_name(options.table)
             source = table(quoted_name(name, True), schema=quoted_name(schema[0], True) if schema else None)
+            query: Select[Any] = select(literal_column("*")).select_from(source)
             with errors.translated(f"cannot read {self._what()}"):
-                return connection.execute(
-                    select(literal_column("*")).select_from(source), execution_options=streaming
-                )
+                if key_columns:
+                    query = query.order_by(*_key_order(connection, name, schema, key_columns))
+                return connection.execute(query, execution_options=streaming)
         assert options.query is not None  # the options' validator guarantees one of them
         with errors.translated("the query failed"):
             # no_parameters: the text reaches the driver as written (a `%` or `:x` in it
@@ -308,6 +316,39 @@ def _start_read_only(connection: Connection, errors: _Errors) -> str:
     with errors.translated("cannot start a read-only transaction"):
         connection.exec_driver_sql(statement)
     return statement
+
+
+def _key_order(
+    connection: Connection, name: str, schema: Sequence[str], key_columns: Sequence[str]
+) -> list[ColumnElement[Any]]:
+    """ORDER BY terms sorting rows by the key columns' text in code point order (as Python
+    compares strings), or none when a key column is not found (the mapping reports that).
+
+    Only a hint to the planner, which checks the order it gets: a value whose text the
+    database writes otherwise than the mapping (a float, padding) just costs a re-read.
+    """
+    try:
+        columns = inspect(connection).get_columns(name, schema=schema[0] if schema else None)
+    except NoSuchTableError:
+        return []  # the SELECT then fails with the database's own words
+    names = [c["name"] for c in columns]
+    found = []
+    for wanted in key_columns:
+        exact = [n for n in names if n == wanted]
+        folded = [n for n in names if n.strip().casefold() == wanted.strip().casefold()]
+        match = exact or folded
+        if len(match) != 1:
+            return []
+        found.append(match[0])
+    dialect = connection.dialect.name
+    quote = connection.dialect.identifier_preparer.quote
+    if dialect == "postgresql":
+        return [literal_column(f'CAST({quote(n)} AS TEXT) COLLATE "C"') for n in found]
+    if dialect in ("mysql", "mariadb"):
+        return [literal_column(f"CAST({quote(n)} AS BINARY)") for n in found]
+    if dialect == "sqlite":
+        return [literal_column(f"CAST({quote(n)} AS TEXT)") for n in found]
+    return [literal_column(quote(n)) for n in found]
 
 
 def _columns(result: CursorResult[Any], errors: _Errors) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 
 from state import journal, lock
 from state._db import SQLITE_BUSY_TIMEOUT_MS, Database, parse_url
@@ -184,6 +186,38 @@ class StateStore:
         raw_hash = case((links.c.status == "synced", links.c.raw_hash), else_=null())
         query = select(links.c.external_id, raw_hash).where(links.c.source == source)
         return self._db.read_dict("load the link index", query)
+
+    @contextmanager
+    def ordered_index(
+        self, source: str, batch_size: int = 10_000
+    ) -> Iterator[Iterator[tuple[str, str | None]]]:
+        """Every link of ``source`` as (external id, raw hash), streamed in code point order
+        of the id (as Python compares strings); memory does not grow with the links.
+
+        The read transaction stays open while the block runs. Callers check the order
+        they get (a database collation could differ); see :mod:`sync.planner`.
+        """
+        raw_hash = case((links.c.status == "synced", links.c.raw_hash), else_=null())
+        external_id = links.c.external_id
+        # PostgreSQL's own collation may be a locale's; SQLite compares binary by default and
+        # the MySQL column is utf8mb4_bin.
+        order: ColumnElement[Any] = (
+            external_id.collate("C") if self._db.dialect_name == "postgresql" else external_id
+        )
+        query = select(external_id, raw_hash).where(links.c.source == source).order_by(order)
+        with self._db.read("read the link index") as connection:
+            result = connection.execute(query, execution_options={"stream_results": True,
+                                                                  "yield_per": batch_size})
+
+            def rows() -> Iterator[tuple[str, str | None]]:
+                with self._db.translated("read the link index"):
+                    for batch in result.partitions():
+                        yield from batch
+
+            try:
+                yield rows()
+            finally:
+                result.close()
 
     def load_links(self, source: str, external_ids: Iterable[str] | None = None) -> dict[str, Link]:
         """Full links of ``source`` for these keys (all of its links when ``None``)."""

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any
 
-from connectors.base import Source
+import structlog
+
+from connectors.base import RecordStream, Source, SupportsKeyOrder
 from sync.config import SourceConfig
 from sync.custom_fields import ResolvedField
 from sync.diff import Candidate, diff_candidates, plan_deletes
@@ -28,6 +30,8 @@ from sync.plan import Op, Plan, SourcePlan
 if TYPE_CHECKING:
     from state.store import StateStore
 
+log = structlog.get_logger(__name__)
+
 
 def plan_source(
     config: SourceConfig,
@@ -37,11 +41,35 @@ def plan_source(
     *,
     allow_deletes: int | None = None,
 ) -> tuple[SourcePlan, RowMapper | None]:
-    """Read ``source`` and decide every write it needs. Returns the plan and the mapper."""
+    """Read ``source`` and decide every write it needs. Returns the plan and the mapper.
+
+    A source that can give its records in key order is planned by a merge with the state's
+    links streamed in the same order: memory stays flat however large the source. Out of
+    order (a CSV that is not sorted, a collation unlike Python's), it is planned again
+    against the whole state index held in memory.
+    """
+    if isinstance(source, SupportsKeyOrder):
+        try:
+            return _plan(config, source.open_in_key_order(config.key), store, custom_fields,
+                         allow_deletes, _Merged(store, config.name))
+        except _OutOfOrder as exc:
+            log.info("source not in key order; planning against the whole state index",
+                     source=config.name, row=exc.row)
+    return _plan(config, source.open(), store, custom_fields, allow_deletes,
+                 _Indexed(store, config.name))
+
+
+def _plan(
+    config: SourceConfig,
+    opened: AbstractContextManager[RecordStream],
+    store: StateStore,
+    custom_fields: Sequence[ResolvedField],
+    allow_deletes: int | None,
+    known: _Indexed | _Merged,
+) -> tuple[SourcePlan, RowMapper | None]:
     plan = SourcePlan(config.name)
     custom_names = {f.key: f.name for f in custom_fields}
-    index = store.load_index(config.name)
-    with source.open() as stream:
+    with opened as stream:
         plan.info.update(stream.info)
         missing_key = _missing_key_column(config, stream.columns)
         if missing_key:
@@ -49,18 +77,18 @@ def plan_source(
             _hold_all(plan, store, config, custom_names)
             return plan, None
         mapper = RowMapper(config, stream.columns, custom_fields)
-        first_row: dict[str, int] = {}
         duplicates: dict[str, list[int]] = {}
         nothing_to_sync: set[str] = set()
         keyless: list[SourceRecord] = []  # the first of them, to tell a cleared key from a gone row
         rows_read = unchanged = keyless_rows = 0
         batch = _DiffBatch(config.name, store, custom_names, plan)
         # The hot loop: a million rows of a steady-state run come through here, and all
-        # but the changed ones stop at the raw-hash comparison. Each key seen is taken out
-        # of the index, so what is left in it afterwards is the keys gone from the source.
+        # but the changed ones stop at the raw-hash comparison. ``first_seen`` records a key
+        # (returning the row it was first seen on), ``take_known`` gives its raw hash from
+        # the state once; the keys never taken are the ones gone from the source.
         key_of, raw_hash, to_contact = mapper.key_reader, mapper.hash_reader, mapper.to_contact
-        first_seen, take_known = first_row.setdefault, index.pop
-        with collector_paused():
+        with collector_paused(), known:
+            first_seen, take_known = known.first_seen, known.take
             for row, values in stream.records:
                 rows_read += 1
                 key = key_of(values)
@@ -74,12 +102,13 @@ def plan_source(
                               mapper.check_key(key) or "no key")
                     )
                     continue
-                if first_seen(key, row) != row:
-                    duplicates.setdefault(key, [first_row[key]]).append(row)
+                first = first_seen(key, row)
+                if first != row:
+                    duplicates.setdefault(key, [first]).append(row)
                     continue
                 digest = raw_hash(values)
-                known = take_known(key, _ABSENT)
-                if known == digest:
+                state_hash = take_known(key, _ABSENT)
+                if state_hash == digest:
                     unchanged += 1
                     continue
                 contact, issues = to_contact(key, SourceRecord(row, values))
@@ -89,18 +118,20 @@ def plan_source(
                     continue
                 # A row with values left out keeps no raw hash, so it is normalized (and its
                 # problems reported) on every run until it is fixed; it still costs no write.
-                batch.add(key, Candidate(row, contact, None if issues else digest), known is not _ABSENT)
+                batch.add(key, Candidate(row, contact, None if issues else digest),
+                          state_hash is not _ABSENT)
             batch.flush()
+            missing_keys = known.missing()  # the keys the loop did not take
         plan.info.update(stream.info)  # final only once the records are used up
     plan.rows_read = rows_read
     plan.unchanged = unchanged + batch.unchanged
     if duplicates:
         _drop_duplicates(plan, config, duplicates, batch, nothing_to_sync)
 
-    missing_keys = list(index)  # the keys the loop did not take out
     counts = store.missing_counts(config.name)
     plan.missing = missing_keys
-    plan.reappeared = [k for k in counts if k in first_row]
+    gone = set(missing_keys)
+    plan.reappeared = [k for k in counts if k not in gone]
     if config.delete == "mirror" and missing_keys:
         missing_links = store.load_links(config.name, missing_keys)
         deletes = plan_deletes(
@@ -111,6 +142,98 @@ def plan_source(
         _gate(plan, config, deletes, store.count_links(config.name), allow_deletes,
               keyless_rows=keyless_rows, lookalikes=lookalikes)
     return plan, mapper
+
+
+class _OutOfOrder(Exception):
+    """A key came before the one read last: the merge cannot go on."""
+
+    def __init__(self, row: int | None) -> None:
+        super().__init__(row)
+        self.row = row
+
+
+class _Indexed:
+    """The state as one dict in memory (key → raw hash); any source order works."""
+
+    def __init__(self, store: StateStore, source: str) -> None:
+        self.store, self.source = store, source
+        self.index: dict[str, str | None] = {}
+        self.first_rows: dict[str, int] = {}
+        self.first_seen = self.first_rows.setdefault  # bound dict methods: the loop calls C
+        self.take = self.index.pop
+
+    def __enter__(self) -> _Indexed:
+        self.index.update(self.store.load_index(self.source))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def missing(self) -> list[str]:
+        return list(self.index)
+
+
+class _Merged:
+    """The state streamed in key order beside a source read in key order.
+
+    Memory holds the current link and the keys gone from the source, nothing per row. A
+    key repeated in the source comes right after its first row; a key smaller than the one
+    before it (in the source or the state) ends the merge with :class:`_OutOfOrder`.
+    """
+
+    def __init__(self, store: StateStore, source: str) -> None:
+        self._reading = store.ordered_index(source)
+        self._links: Iterator[tuple[str, str | None]] = iter(())
+        self._gone: list[str] = []
+        self._key: str | None = None
+        self._hash: str | None = None
+        self._last_key = ""
+        self._last_row = 0
+
+    def __enter__(self) -> _Merged:
+        self._links = self._reading.__enter__()
+        self._advance()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._reading.__exit__(*exc)
+
+    def _advance(self) -> None:
+        before = self._key
+        link = next(self._links, None)
+        if link is None:
+            self._key = None
+            return
+        self._key, self._hash = link
+        if before is not None and self._key <= before:
+            raise _OutOfOrder(None)  # the database sorted otherwise than Python compares
+
+    def first_seen(self, key: str, row: int) -> int:
+        last = self._last_key
+        if key <= last and last:
+            if key == last:
+                return self._last_row  # a repeat: the row it was first seen on
+            raise _OutOfOrder(row)
+        self._last_key, self._last_row = key, row
+        return row
+
+    def take(self, key: str, default: object) -> object:
+        state_key = self._key
+        while state_key is not None and state_key < key:
+            self._gone.append(state_key)
+            self._advance()
+            state_key = self._key
+        if state_key == key:
+            found = self._hash
+            self._advance()
+            return found
+        return default
+
+    def missing(self) -> list[str]:
+        while self._key is not None:
+            self._gone.append(self._key)
+            self._advance()
+        return self._gone
 
 
 @contextmanager
@@ -204,12 +327,16 @@ def reject_shared_creates(plan: Plan, key_columns: Mapping[str, str]) -> None:
     it). As with a key repeated within a source, no row of the key is synced until the
     key is unique. ``key_columns`` names each source's key column(s) for the report.
     """
-    sources_of: dict[str, set[str]] = {}
-    for sp in plan.sources:
-        for op in sp.ops:
-            if op.kind == "create":
-                sources_of.setdefault(op.external_id, set()).add(sp.source)
-    shared = {key: names for key, names in sources_of.items() if len(names) > 1}
+    creating = [(sp.source, {op.external_id for op in sp.ops if op.kind == "create"}) for sp in plan.sources]
+    creating = [(source, keys) for source, keys in creating if keys]
+    if len(creating) < 2:
+        return  # the common case: one source, or one that creates; a first run has 100,000s
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for _, keys in creating:
+        repeated |= keys & seen
+        seen |= keys
+    shared = {key: {s for s, keys in creating if key in keys} for key in repeated}
     if not shared:
         return
     for sp in plan.sources:

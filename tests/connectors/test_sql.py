@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Numeric,
+    Text,
 )
 
 from connectors.base import Source, SourceContext
@@ -141,6 +142,31 @@ def test_a_table_reads_every_column_and_row(database: Database) -> None:  # noqa
     assert columns == ("id", "name")
     assert [(r.row, r.values) for r in records] == [(1, ("1", "Ann")), (2, ("2", "Bob"))]
     assert info["database"] == database.url
+
+
+KEYS_OUT_OF_ORDER = ["b", "B", "a-2", "a10", "a2", "Zoë", "zoe", "_x", "ä", "10", "9"]
+
+
+def test_a_table_read_in_key_order_comes_in_code_point_order(database: Database) -> None:  # noqa: F811
+    """open_in_key_order sorts by the key's text as Python compares strings, whatever the
+    database's collation (upper before lower case, digits as text, accents last); the key
+    column is found case-insensitively, and a query's rows come as it returns them."""
+    table = database.table(["Id", "name"], [(k, f"n{k}") for k in KEYS_OUT_OF_ORDER])
+    with database.source(table=table.name, batch_size=3).open_in_key_order(["id"]) as stream:
+        keys = [r.values[0] for r in stream.records]
+    assert keys == sorted(KEYS_OUT_OF_ORDER)
+    query = f"SELECT * FROM {database.quote(table.name)}"
+    with database.source(query=query).open_in_key_order(["id"]) as stream:
+        assert sorted(r.values[0] for r in stream.records) == sorted(KEYS_OUT_OF_ORDER)
+
+
+def test_an_integer_key_is_read_in_the_order_of_its_text(database: Database) -> None:  # noqa: F811
+    """9 comes after 10: the planner compares the key as text."""
+    table = database.table([Column("id", Integer), Column("name", Text)],
+                           [(n, f"n{n}") for n in (9, 10, 1, 100, 2)])
+    with database.source(table=table.name).open_in_key_order(["id"]) as stream:
+        keys = [r.values[0] for r in stream.records]
+    assert [str(k) for k in keys] == sorted(str(k) for k in (9, 10, 1, 100, 2))
 
 
 def test_schema_qualified_table_on_postgresql(postgres: Database) -> None:  # noqa: F811
