@@ -12,8 +12,9 @@ Per backend, what a correct and durable state store needs:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
@@ -194,6 +195,58 @@ class Database:
             finally:
                 cursor.close()
         return result
+
+    @contextmanager
+    def stream_pairs(
+        self, action: str, query: Select[Any], batch_size: int = 10_000
+    ) -> Iterator[Iterator[tuple[Any, Any]]]:
+        """The rows of a two-column query, streamed as plain tuples inside a read transaction.
+
+        Through the driver's own cursor where its text columns arrive as ``str`` (a
+        server-side one on PostgreSQL, so memory stays flat); through SQLAlchemy's
+        streaming elsewhere.
+        """
+        with self.read(action) as connection:
+            if self.dialect_name not in _PLAIN_TEXT_DIALECTS:
+                result = connection.execute(
+                    query, execution_options={"stream_results": True, "yield_per": batch_size}
+                )
+                try:
+                    yield (tuple(row) for batch in result.partitions() for row in batch)
+                finally:
+                    result.close()
+                return
+            compiled = query.compile(dialect=connection.dialect)
+            params: Any = compiled.params
+            if compiled.positional:
+                params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+            driver_error = connection.dialect.loaded_dbapi.Error
+            raw = connection.connection
+            named = self.dialect_name == "postgresql"
+            cursor = raw.cursor(name="openphone_sync_stream") if named else raw.cursor()
+            try:
+                cursor.execute(str(compiled), params)
+
+                def batches() -> Iterator[Sequence[tuple[Any, Any]]]:
+                    try:
+                        while rows := cursor.fetchmany(batch_size):
+                            yield rows
+                    except driver_error as exc:
+                        raise self._wrapped(action, exc, driver_error) from exc
+
+                yield chain.from_iterable(batches())
+            except driver_error as exc:
+                raise self._wrapped(action, exc, driver_error) from exc
+            finally:
+                cursor.close()
+
+    def _wrapped(self, action: str, exc: BaseException, driver_error: Any) -> StateError:
+        """A driver's error as :meth:`translated` would report it."""
+        wrapped = DBAPIError.instance(None, None, exc, driver_error)
+        return StateError(
+            f"state store {self.url_for_display}: could not {action}: "
+            f"{describe_error(wrapped, self._password)}"
+        )
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -205,19 +205,8 @@ class StateStore:
             external_id.collate("C") if self._db.dialect_name == "postgresql" else external_id
         )
         query = select(external_id, raw_hash).where(links.c.source == source).order_by(order)
-        with self._db.read("read the link index") as connection:
-            result = connection.execute(query, execution_options={"stream_results": True,
-                                                                  "yield_per": batch_size})
-
-            def rows() -> Iterator[tuple[str, str | None]]:
-                with self._db.translated("read the link index"):
-                    for batch in result.partitions():
-                        yield from batch
-
-            try:
-                yield rows()
-            finally:
-                result.close()
+        with self._db.stream_pairs("read the link index", query, batch_size) as pairs:
+            yield pairs
 
     def load_links(self, source: str, external_ids: Iterable[str] | None = None) -> dict[str, Link]:
         """Full links of ``source`` for these keys (all of its links when ``None``)."""

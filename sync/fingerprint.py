@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -60,3 +61,49 @@ def raw_hasher(seed: bytes) -> Callable[[Sequence[str]], str]:
         return h.hexdigest()
 
     return digest
+
+
+def row_hasher(seed: bytes, indices: Sequence[int]) -> Callable[[Sequence[Any]], str]:
+    """The raw hash of a row's cells at ``indices``, one call per row (the planner's loop).
+
+    Exactly :func:`raw_hash` of the cells' text. Cells that are not all text (SQL values)
+    are hashed by their ``repr``, ``None`` as a NUL character.
+    """
+    digest = raw_hasher(seed)
+    copy = hashlib.blake2b(digest_size=8, key=seed).copy
+
+    def not_text(picked: Sequence[Any]) -> str:
+        return digest(tuple("\x00" if v is None else repr(v) for v in picked))
+
+    if len(indices) == 1:
+        (i,) = indices
+
+        def one(values: Sequence[Any]) -> str:
+            value = values[i]
+            if type(value) is not str:
+                return not_text((value,))
+            h = copy()
+            try:
+                h.update(value.encode())
+            except UnicodeEncodeError:
+                h.update(value.encode("utf-8", "surrogatepass"))
+            return h.hexdigest()
+
+        return one
+    pick = operator.itemgetter(*indices)
+    join = "\x1f".join
+
+    def many(values: Sequence[Any]) -> str:
+        picked = pick(values)
+        try:
+            joined = join(picked)
+        except TypeError:
+            return not_text(picked)
+        h = copy()
+        try:
+            h.update(joined.encode())
+        except UnicodeEncodeError:
+            h.update(joined.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    return many

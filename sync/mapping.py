@@ -17,7 +17,7 @@ from sync.coerce import CoercionError, coerce_value
 from sync.config import SourceConfig
 from sync.custom_fields import ResolvedField
 from sync.errors import ConfigError, MissingColumnError
-from sync.fingerprint import mapping_seed, raw_hasher
+from sync.fingerprint import mapping_seed, row_hasher
 from sync.models import Contact, Issue, Item, SourceRecord
 from sync.normalize import email_key, normalize_email, normalize_name, normalize_phone
 
@@ -137,7 +137,7 @@ class RowMapper:
                 "custom": [(f.key, f.type, f.column, repr(f.options)) for f, _ in self.custom],
             }
         )
-        self.hash_reader = _hash_reader(self._used, raw_hasher(self.seed))
+        self.hash_reader = row_hasher(self.seed, self._used)
 
     @property
     def owned_scalars(self) -> frozenset[str]:
@@ -239,27 +239,3 @@ def _key_reader(indices: Sequence[int]) -> Callable[[tuple[Any, ...]], str | Non
         return ":".join(parts) if all(parts) else None
 
     return joined
-
-
-def _hash_reader(
-    indices: Sequence[int], digest: Callable[[Sequence[str]], str]
-) -> Callable[[tuple[Any, ...]], str]:
-    """The raw hash of a row's mapped cells. SQL values that are not text are hashed by repr."""
-    pick = _getter(indices)
-
-    def hash_of(values: tuple[Any, ...]) -> str:
-        picked = pick(values)
-        try:
-            return digest(picked)
-        except TypeError:  # not all text (SQL values): convert once
-            return digest(tuple("\x00" if v is None else repr(v) for v in picked))
-
-    return hash_of
-
-
-def _getter(indices: Sequence[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    """A fast picker that always returns a tuple (itemgetter returns a bare item for one index)."""
-    if len(indices) == 1:
-        (i,) = indices
-        return lambda values: (values[i],)
-    return operator.itemgetter(*indices)
