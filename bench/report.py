@@ -84,9 +84,11 @@ def _commit() -> str:
                               text=True, check=False, timeout=10)
     except OSError:
         return "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True, check=False, timeout=10).stdout.strip()
-    return (done.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
+    # Only code counts: a README being edited while the bench runs changes no figure.
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "*.py",
+                            "pyproject.toml"], cwd=ROOT, capture_output=True, text=True, check=False,
+                           timeout=10).stdout.strip()
+    return (done.stdout.strip() or "unknown") + (" (with uncommitted code changes)" if dirty else "")
 
 
 def render(sections: list[Section], command: str, seconds: float, quick: bool) -> str:
