@@ -1,4 +1,6 @@
-"""Generate sync/examples/contacts.csv: a realistic spreadsheet export, deterministically.
+"""Generate the example export, deterministically: sync/examples/contacts.csv (what
+`sync demo` runs) and an identical copy at examples/contacts.csv (what config.example.toml
+and the README's walkthrough use; a user edits that one, never the demo's).
 
 A few hundred rows as a CRM or a spreadsheet exports them: a UTF-8 BOM, CRLF line ends,
 phone numbers in every format people type (all in the ranges reserved for fiction), mixed
@@ -15,7 +17,8 @@ import io
 import random
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "sync" / "examples" / "contacts.csv"
+ROOT = Path(__file__).resolve().parent.parent
+OUTS = (ROOT / "sync" / "examples" / "contacts.csv", ROOT / "examples" / "contacts.csv")
 
 FIRST = ["Ava", "Liam", "Noah", "Emma", "Olivia", "Mateo", "Sofia", "Lucas", "Mia", "Ethan",
          "Chloé", "Zoë", "José", "Björn", "Priya", "Wei", "Aisha", "Kenji", "Fatima", "Oscar",
@@ -106,9 +109,10 @@ def main() -> None:
     writer.writeheader()
     writer.writerows(rows)
     buffer.write("\r\n")                                  # a trailing blank line, as Excel leaves
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
-    print(f"wrote {len(rows)} rows to {OUT}")
+    for out in OUTS:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
+        print(f"wrote {len(rows)} rows to {out}")
 
 
 if __name__ == "__main__":
