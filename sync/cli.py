@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from sync.errors import SyncError
 
@@ -41,7 +42,8 @@ def _errors_to_exit(output: str = "text") -> Iterator[None]:
         if output == "json":
             click.echo(json.dumps({"error": {"message": str(exc), "exit_code": code}}))
         else:
-            _console(stderr=True).print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            _console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", markup=True,
+                                        highlight=False)
         sys.exit(code)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sync.models import Issue
@@ -92,7 +93,9 @@ def _ops_table(title: str, ops: Sequence[Op], style: str) -> Table:
     table.add_column("name")
     table.add_column("what (before → after)" if title.endswith("updated") else "what")
     for op in ops[:SHOW_PER_KIND]:
-        table.add_row(op.source, op.external_id, str(op.row or ""), _name(op), describe_changes(op))
+        # Contact data is never markup: a name like "[/b]" is shown as typed.
+        table.add_row(*map(escape, (op.source, op.external_id, str(op.row or ""), _name(op),
+                                    describe_changes(op))))
     if len(ops) > SHOW_PER_KIND:
         table.add_row("…", f"{len(ops) - SHOW_PER_KIND} more", "", "", "see --output json or --report")
     return table
@@ -103,8 +106,8 @@ def render_plan(console: Console, plan: Plan, *, dry_run: bool) -> None:
     for sp in plan.sources:
         info = ", ".join(f"{k} {v}" for k, v in sp.info.items() if k in ("encoding", "delimiter"))
         console.print(
-            f"[bold]{sp.source}[/bold]: {sp.rows_read} rows read"
-            + (f" ({info})" if info else "")
+            f"[bold]{escape(sp.source)}[/bold]: {sp.rows_read} rows read"
+            + (f" ({escape(info)})" if info else "")
         )
     ops = list(plan.ops())
     verb = "will be" if dry_run else "to be"
@@ -116,7 +119,7 @@ def render_plan(console: Console, plan: Plan, *, dry_run: bool) -> None:
     if held:
         console.print(_ops_table(f"{len(held)} deletes held back by a safety gate", held, "bold magenta"))
     for source, reason in plan.hold_reasons().items():
-        console.print(f"  [magenta]{source}[/magenta]: {reason}")
+        console.print(f"  [magenta]{escape(source)}[/magenta]: {escape(reason)}")
     render_issues(console, sorted(plan.issues(), key=lambda i: (i.source, i.row)))
 
 
@@ -134,8 +137,8 @@ def render_issues(console: Console, issues: Sequence[Issue]) -> None:
     for col in ("source", "row", "key", "level", "column", "reason"):
         table.add_column(col)
     for issue in issues[: SHOW_PER_KIND * 2]:
-        table.add_row(issue.source, str(issue.row), issue.key or "", issue.level,
-                      issue.column or "", issue.reason)
+        table.add_row(*map(escape, (issue.source, str(issue.row), issue.key or "", issue.level,
+                                    issue.column or "", issue.reason)))
     if len(issues) > SHOW_PER_KIND * 2:
         table.add_row("…", "", f"{len(issues) - SHOW_PER_KIND * 2} more", "", "", "see --rejects FILE")
     console.print(table)
@@ -170,6 +173,6 @@ def render_summary(console: Console, result: RunResult) -> None:
     if failed:
         console.print(_ops_table(f"{len(failed)} failed (retried next run)", failed, "bold red"))
     for note in result.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
     if result.dry_run and result.plan.is_empty and not s["held"] and not result.plan.hold_reasons():
         console.print("Nothing to do: OpenPhone is in step with the sources.")

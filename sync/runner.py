@@ -16,6 +16,7 @@ from typing import Any
 import click
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sync.config import SyncConfig, config_path, load_config
@@ -210,7 +211,8 @@ def show_status(config_file: str | None, *, limit: int, output: str) -> None:
         for col in ("source", "externalId", "row", "attempts", "error"):
             ft.add_column(col)
         for f in failed:
-            ft.add_row(f.source, f.external_id, str(f.row or ""), str(f.attempts), f.last_error or "")
+            ft.add_row(*map(escape, (f.source, f.external_id, str(f.row or ""), str(f.attempts),
+                                     f.last_error or "")))
         console.print(ft)
     else:
         console.print("No rows are failing.")
@@ -236,9 +238,9 @@ def show_fields(config_file: str | None, *, output: str) -> int:
     table.add_column("type", no_wrap=True)
     table.add_column("fed by")
     for row in report.fields:
-        fed = ", ".join(f"{s}: {c}" for s, c in row.fed_by) or "[dim]not mapped[/dim]"
-        table.add_row(row.name, row.key, row.type, fed)
+        fed = escape(", ".join(f"{s}: {c}" for s, c in row.fed_by)) or "[dim]not mapped[/dim]"
+        table.add_row(escape(row.name), escape(row.key), escape(row.type), fed)
     console.print(table)
     for problem in report.problems:
-        console.print(f"[red]✗[/red] {problem}")
+        console.print(f"[red]✗[/red] {escape(problem)}")
     return code

@@ -11,7 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 from sync.cli import main
-from tests.chaos.harness import free_port, row, run_sync, sync_env, write_config, write_rows
+from tests.chaos.harness import (
+    free_port,
+    row,
+    run_sync,
+    sandbox_process,
+    sync_env,
+    write_config,
+    write_rows,
+)
 from tests.helpers import World, contact_row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,3 +107,27 @@ def test_an_api_nobody_answers_exits_4_could_not_start_and_writes_nothing(tmp_pa
     document = run_sync(config, "--output", "json", env=sync_env())
     assert document.returncode == 4
     assert document.json()["error"]["message"].startswith("the run could not start")
+
+
+def test_text_that_looks_like_markup_is_shown_as_typed_and_never_crashes_a_run(tmp_path: Path):
+    """Names, keys and column names like "[/b]" or "[red]" are contact data, not console
+    markup: a text-mode run (what cron runs) applies them and shows them as typed, and an
+    error naming such a column keeps its exit code and its text."""
+    rows = [row(1, **{"First Name": "[/b]", "Company": "[red]Acme"}), row(2, id="[red]k2")]
+    write_rows(tmp_path / "contacts.csv", rows)
+    with sandbox_process(tmp_path) as sandbox:
+        config = write_config(tmp_path / "sync.toml", sandbox.base_url, f"sqlite:///{tmp_path / 'state.db'}")
+        env = sync_env(COLUMNS="200")
+        preview = run_sync(config, "--dry-run", env=env)
+        assert preview.returncode == 0, preview.stderr[-2000:]
+        assert "[/b]" in preview.stdout and "[red]k2" in preview.stdout and "[red]Acme" in preview.stdout
+        applied = run_sync(config, env=env)
+        assert applied.returncode == 0, applied.stderr[-2000:]
+        assert {c["externalId"] for c in sandbox.contacts()} == {"K1", "[red]k2"}
+    header = (tmp_path / "contacts.csv").read_text(encoding="utf-8").replace("Company", "[/x]", 1)
+    (tmp_path / "contacts.csv").write_text(header, encoding="utf-8")
+    broken = run_sync(config, "--dry-run", env=env)
+    assert broken.returncode == 4, broken.stderr[-2000:]
+    shown = " ".join(broken.stderr.split())
+    assert "the company column 'Company' (sources[crm].fields.company) is not in the source" in shown
+    assert "'[/x]'" in shown
