@@ -37,7 +37,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from state import journal, lock
-from state._db import SQLITE_BUSY_TIMEOUT_MS, Database, parse_url
+from state._db import SQLITE_BUSY_TIMEOUT_MS, Database, display_url, parse_url
 from state.journal import dump_json
 from state.migrations import FORMAT_KEY, applied_migrations, migrate, migrations_table, put_meta
 from state.models import custom_fields, links, meta, runs, utc_now
@@ -57,6 +57,16 @@ IN_BATCH: Final = 500
 """Keys per ``IN (...)`` query: far below every backend's parameter limit."""
 EXECUTEMANY_BATCH: Final = 5_000
 CUSTOM_FIELDS_FETCHED: Final = "custom_fields_fetched_at"
+
+
+def new_store_location(url: str) -> tuple[str, Path | None]:
+    """Where a state store not created yet will be: its URL as shown to people (password
+    hidden) and, for a SQLite file, the folder it goes in (``None`` for a database server)."""
+    parsed = parse_url(url)
+    folder = None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).expanduser().absolute().parent
+    return display_url(parsed), folder
 
 
 def _set_up(url: str) -> bool:
@@ -130,9 +140,18 @@ class StateStore:
         A dry run promises no write to the state, and creating the file (or the tables in
         someone's PostgreSQL) before the first real run would be one.
         """
-        if _set_up(url):
+        if cls.exists(url):
             return cls.open(url), False
         return cls.open("sqlite://"), True
+
+    @staticmethod
+    def exists(url: str) -> bool:
+        """Whether a run already created the state store at ``url`` (looked at, not written).
+
+        Raises:
+            StateError: the URL does not parse, or its database cannot be reached.
+        """
+        return _set_up(url)
 
     def close(self) -> None:
         """Close every connection. Calling it twice is harmless."""

@@ -30,7 +30,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from state.records import LockInfo
-from state.store import StateStore
+from state.store import StateStore, new_store_location
 from sync.api.client import ContactsApi
 from sync.config import SourceConfig, SyncConfig, config_path, load_config
 from sync.custom_fields import ResolvedField, resolve_custom_fields
@@ -178,6 +178,8 @@ def _mapped_columns(config: SourceConfig, custom: Sequence[ResolvedField]) -> se
 def _check_state(config: SyncConfig, env: Mapping[str, str]) -> list[Check]:
     try:
         url = config.state_url(env)
+        if not StateStore.exists(url):  # doctor does not create it: the first real run does
+            return _not_created_yet(url)
         store = StateStore.open(url)
     except SyncError as exc:
         return [Check("state store", False, str(exc)), skipped("lock", "the state store is not reachable")]
@@ -193,6 +195,21 @@ def _check_state(config: SyncConfig, env: Mapping[str, str]) -> list[Check]:
             return [Check("state store", False, f"{store.url_for_display}: {exc}"),
                     skipped("lock", "the state store could not be read")]
         return [state, check_lock(holder)]
+
+
+def _not_created_yet(url: str) -> list[Check]:
+    shown, folder = new_store_location(url)
+    if folder is not None:
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            return [Check("state store", False, f"{shown}: not created yet, and its folder {folder} "
+                                                "is missing or not writable"),
+                    skipped("lock", "there is no state store yet")]
+        where = f"its folder {folder} is writable"
+    else:
+        where = "the database answers"
+    return [Check("state store", True, f"{shown}: not created yet ({where}); the first real run "
+                                       "creates it"),
+            Check("lock", True, "free (no state store yet)")]
 
 
 def _probe_writable(store: StateStore, holder: LockInfo | None) -> str:

@@ -171,7 +171,8 @@ def show_status(config_file: str | None, *, limit: int, output: str) -> None:
     from state.store import StateStore
 
     config = load_config(config_path(config_file))
-    with StateStore.open(config.state_url(os.environ)) as store:
+    store, _ = StateStore.open_for_preview(config.state_url(os.environ))  # never creates it
+    with store:
         runs = store.recent_runs(limit)
         failed = store.failed_links(100)
     if output == "json":

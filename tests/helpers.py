@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from sync.config import SyncConfig, load_config
@@ -129,3 +131,18 @@ class World:
 
     def clear_log(self) -> None:
         self.state.log.clear()
+
+
+def state_tables(url: str) -> list[str]:
+    """The tables at a state URL, looked at without creating anything."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not path.exists():
+            return []
+    engine = create_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            return sorted(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()

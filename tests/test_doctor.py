@@ -21,7 +21,7 @@ from sync.cli import main
 from sync.doctor import check_lock, exit_code, run_checks
 from sync.sandbox import SandboxSettings, create_app, sandbox_transport
 from sync.sandbox.server import serve_in_thread
-from tests.helpers import API_KEY, World, contact_row
+from tests.helpers import API_KEY, World, contact_row, state_tables
 
 ORDER = ["config valid", "API key accepted", "custom fields resolve", "source crm", "state store", "lock"]
 ENV = {"OPENPHONE_API_KEY": API_KEY}
@@ -41,7 +41,9 @@ def _checks(world: World, env: dict[str, str] | None = None):
 
 
 def test_all_checks_pass_in_order_and_nothing_is_written_to_the_api(world: World):
-    """A good setup passes the six checks, in the issue's order, with only GETs sent."""
+    """A good setup (synced once) passes the six checks, in the issue's order, with only GETs sent."""
+    world.run()
+    world.clear_log()
     by_name, checks = _checks(world)
     assert [c.name for c in checks] == ORDER
     assert all(c.ok for c in checks), [c.as_dict() for c in checks]
@@ -52,6 +54,21 @@ def test_all_checks_pass_in_order_and_nothing_is_written_to_the_api(world: World
     assert {r.method for r in world.requests()} == {"GET"}
     with StateStore.open(world.config().state_url({})) as store:
         assert store.lock_holder() is None, "the writability probe let go of the lock"
+
+
+def test_doctor_and_status_before_the_first_run_create_no_state_store(tmp_path: Path, state_url: str):
+    """On a fresh setup doctor passes, saying the first run creates the store, and neither
+    doctor nor status creates it (no SQLite file, no tables in the PostgreSQL schema)."""
+    url = state_url
+    world = World(tmp_path, url)
+    world.write_rows([contact_row(n) for n in range(3)])
+    by_name, checks = _checks(world)
+    assert exit_code(checks) == 0, [c.as_dict() for c in checks]
+    assert "not created yet" in by_name["state store"].detail
+    assert "the first real run creates it" in by_name["state store"].detail
+    status = CliRunner().invoke(main, ["status", "--config", str(world.tmp / "sync.toml")])
+    assert status.exit_code == 0 and "No runs recorded yet" in status.output
+    assert state_tables(url) == []
 
 
 def test_an_invalid_config_fails_first_and_skips_the_rest(world: World):

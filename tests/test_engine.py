@@ -7,12 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import make_url
 
 from sync.errors import LockHeldError, MissingColumnError
 from sync.sandbox import SandboxSettings, sandbox_transport
-from tests.helpers import API_KEY, World, contact_row
+from tests.helpers import API_KEY, World, contact_row, state_tables
 
 TIER_KEY = "66f1c2a4e9b07d3a5c8e1f21"   # "Account Tier" in the sandbox's bundled fields
 NOTES_KEY = "66f1c2b19d4e5a7f20c3b6a8"  # "Notes": a field the mapping does not use
@@ -282,21 +280,7 @@ def test_a_dry_run_before_the_first_run_creates_no_state_store(world: World, sta
     preview = world.run(dry_run=True)
     assert preview.plan.summary()["create"] == 3
     assert any("does not exist yet" in note for note in preview.notes)
-    assert _state_tables(state_url) == []
+    assert state_tables(state_url) == []
     world.run()
-    assert "_migrations" in _state_tables(state_url)
+    assert "_migrations" in state_tables(state_url)
 
-
-def _state_tables(url: str) -> list[str]:
-    """The tables at a state URL, looked at without creating anything."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database or "")
-        if not path.exists():
-            return []
-    engine = create_engine(parsed)
-    try:
-        with engine.connect() as connection:
-            return sorted(inspect(connection).get_table_names())
-    finally:
-        engine.dispose()
