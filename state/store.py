@@ -240,6 +240,18 @@ class StateStore:
                 found.update((row["external_id"], link_from_row(row)) for row in rows)
             return found
 
+    def sources_linking(self, contact_ids: Iterable[str]) -> dict[str, str]:
+        """Which source links each of these OpenPhone contact ids (ids no source links are left out)."""
+        wanted = sorted(set(contact_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            query = select(links.c.contact_id, links.c.source).where(
+                links.c.contact_id.in_(wanted[start:start + 500])
+            )
+            with self._db.read("look up which source links a contact") as connection:
+                found.update((str(cid), str(src)) for cid, src in connection.execute(query))
+        return found
+
     def count_links(self, source: str) -> int:
         """How many contacts ``source`` owns (links with a contact id)."""
         query = select(func.count()).where(links.c.source == source, links.c.contact_id.is_not(None))

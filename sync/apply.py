@@ -40,7 +40,7 @@ from sync.fingerprint import fingerprint
 from sync.merge import create_body, patch_body
 from sync.models import Issue
 from sync.plan import Op
-from sync.remote import foreign_owner, owned_view, pick_adoptable, remote_payload, taken_message
+from sync.remote import adoption_refusal, owned_view, pick_adoptable, remote_payload
 
 if TYPE_CHECKING:
     from state.store import StateStore
@@ -58,6 +58,7 @@ class Ownership:
 
     scalars: frozenset[str]
     custom_keys: frozenset[str]
+    adopt_any: bool = False  # the source's `adopt = "any"`: it may take other tools' contacts
 
 
 ProgressHook = Callable[[Op], None]
@@ -299,11 +300,14 @@ class Applier:
         """
         found = await self.api.find_by_external_ids([op.external_id])
         contacts = found.get(op.external_id) or []
-        owner = foreign_owner(contacts, op.source, self.configured_sources)
-        if owner is not None:  # another source of ours created it meanwhile: never take it over
-            message = taken_message(op.external_id, owner)
-            self._fail(intent, op, message)
-            raise ConflictError(message, status=409)
+        refusal = adoption_refusal(
+            op.external_id, contacts, op.source, configured=self.configured_sources,
+            adopt_any=self.ownership[op.source].adopt_any,
+            linked=self.store.sources_linking(str(c["id"]) for c in contacts if c.get("id")),
+        ) if contacts else None
+        if refusal is not None:  # made meanwhile by another source, tool or setup: not ours
+            self._fail(intent, op, refusal)
+            raise ConflictError(refusal, status=409)
         if not contacts:
             if isinstance(exc, ConflictError) or last:
                 self._fail(intent, op, str(exc))

@@ -101,6 +101,9 @@ class SourceConfig(BaseModel):
     max_deletes: int = Field(default=50, ge=0)
     max_delete_ratio: float = Field(default=0.10, ge=0, le=1)
     delete_after_missing_runs: int = Field(default=1, ge=1)
+    # Which contacts already in OpenPhone a create may adopt instead of duplicating: "own",
+    # those carrying this source's label (a lost state file); "any", also another tool's.
+    adopt: Literal["own", "any"] = "own"
     fields: FieldsConfig = Field(default_factory=FieldsConfig)
     custom_fields: dict[str, CustomFieldSpec] = Field(default_factory=dict)
 

@@ -41,7 +41,7 @@ from sync.recovery import (
     resolve_open_intents,
     take_run_lock,
 )
-from sync.remote import foreign_owner, pick_adoptable, remote_payload, taken_message
+from sync.remote import adoption_refusal, pick_adoptable, remote_payload
 from sync.report import write_rejects
 from sync.writeback import write_back
 
@@ -120,7 +120,7 @@ class RunResult:
 def _ownership(mappers: Mapping[str, RowMapper | None]) -> dict[str, Ownership]:
     """What each source writes (the fields its mapping names); the rest of a contact is kept."""
     return {
-        name: Ownership(m.owned_scalars, m.owned_custom_keys)
+        name: Ownership(m.owned_scalars, m.owned_custom_keys, adopt_any=m.config.adopt == "any")
         for name, m in mappers.items()
         if m is not None
     }
@@ -339,7 +339,8 @@ class Engine:
         reject_shared_creates(result.plan, {c.name: ",".join(c.key) for c in selected})
         if api is not None:
             await self._adopt_existing(
-                result.plan, api, {c.name for c in self.config.sources}, custom, _ownership(mappers)
+                result.plan, api, store, {c.name for c in self.config.sources}, custom,
+                _ownership(mappers),
             )
             linked = sum(len(sp.linked) for sp in result.plan.sources)
             if linked:
@@ -389,6 +390,7 @@ class Engine:
         self,
         plan: Plan,
         api: ContactsApi,
+        store: StateStore,
         our_sources: set[str],
         custom: Mapping[str, Sequence[ResolvedField]],
         ownership: Mapping[str, Ownership],
@@ -404,18 +406,22 @@ class Engine:
         if not creates:
             return
         found = await api.find_by_external_ids([op.external_id for _, op in creates])
+        linked = store.sources_linking(
+            str(c["id"]) for contacts in found.values() for c in contacts if c.get("id")
+        )
         for sp, op in creates:
             contacts = found.get(op.external_id) or []
             if not contacts:
                 continue
-            owner = foreign_owner(contacts, op.source, our_sources)
-            if owner is not None:
+            owned = ownership.get(op.source, Ownership(frozenset(), frozenset()))
+            refusal = adoption_refusal(op.external_id, contacts, op.source, configured=our_sources,
+                                       adopt_any=owned.adopt_any, linked=linked)
+            if refusal is not None:
                 op.outcome = "failed"
-                op.error = taken_message(op.external_id, owner)
+                op.error = refusal
                 continue
             remote = pick_adoptable(contacts, op.source)
             assert op.contact is not None
-            owned = ownership.get(op.source, Ownership(frozenset(), frozenset()))
             body = patch_body(
                 remote, op.contact, None, owned_scalars=owned.scalars,
                 owned_custom_keys=owned.custom_keys, source=op.source,

@@ -32,6 +32,40 @@ def taken_message(external_id: str, owner: str) -> str:
     )
 
 
+def adoption_refusal(
+    external_id: str,
+    contacts: Sequence[Mapping[str, Any]],
+    source: str,
+    *,
+    configured: Iterable[str],
+    adopt_any: bool,
+    linked: Mapping[str, str],
+) -> str | None:
+    """Why ``source`` may not adopt any of ``contacts`` (they share ``external_id``), or None.
+
+    Its own label marks a contact it made (its state was lost): always adoptable. Another
+    of the config's sources, or a link of another source in the state store (``linked``:
+    contact id → source), owns a contact: never. Any other label is another tool's or
+    another setup's: adopted only when the source says ``adopt = "any"``, since adopting
+    relabels the contact and a later delete of the row deletes it.
+    """
+    owner = foreign_owner(contacts, source, configured)
+    if owner is not None:
+        return taken_message(external_id, owner)
+    for contact in contacts:
+        holder = linked.get(str(contact.get("id")))
+        if holder is not None and holder != source:
+            return taken_message(external_id, holder)
+    if adopt_any or any(c.get("source") == source for c in contacts):
+        return None
+    labels = ", ".join(sorted({repr(str(c.get("source"))) for c in contacts}))
+    return (
+        f"a contact with externalId {external_id!r} already exists in OpenPhone, labelled "
+        f"{labels} (another tool, or another openphone-sync setup); it is not taken over. "
+        f'Set adopt = "any" on sources[{source}] to adopt it, or give the row a key of its own'
+    )
+
+
 def pick_adoptable(contacts: Sequence[Mapping[str, Any]], source: str) -> Mapping[str, Any]:
     """Of the contacts sharing an externalId, the one to adopt: ours first, else the oldest."""
     ours = [c for c in contacts if c.get("source") == source]

@@ -154,9 +154,11 @@ def test_lost_state_file_gives_no_duplicates(world: World, tmp_path: Path):
 
 
 def test_adopting_a_contact_shows_only_what_the_patch_changes(world: World):
-    """A contact made elsewhere with this externalId, a role (unmapped), a user's email and
-    another custom field: the plan lists the mapped fields that change and the new source
-    label, never the role, the user's email or the other field as cleared; all survive."""
+    """A contact made elsewhere with this externalId (adopt = "any"), a role (unmapped), a
+    user's email and another custom field: the plan lists the mapped fields that change and
+    the new source label, never the role, the user's email or the other field as cleared;
+    all survive."""
+    world.write_config(extra_source='adopt = "any"')
     other_field = next(d for d in world.state.custom_fields() if d["type"] == "string"
                        and d["name"] != "Account Tier")["key"]
     world.state.contacts.create({

@@ -193,6 +193,45 @@ def test_a_cleared_key_is_told_apart_from_a_removed_row(tmp_path: Path, state_ur
     assert "K9" not in bench.contacts("crm") and "K5" in bench.contacts("crm")
 
 
+def test_two_setups_on_one_workspace_never_take_each_others_contacts(tmp_path: Path, state_url: str):
+    """Two configs, each with its own state, sync one workspace; both have a row 2. The
+    second never adopts the first one's contact, so dropping its row deletes nothing of
+    the first's (before: it relabelled the contact, then deleted it)."""
+    (tmp_path / "crm").mkdir()
+    crm = Bench(tmp_path / "crm", state_url)
+    crm.write("crm", [row(1), row(2)])
+    assert crm.run().exit_code == 0
+    leads_dir = tmp_path / "leads"
+    leads_dir.mkdir()
+    leads = Bench(leads_dir, f"sqlite:///{leads_dir / 'state.db'}", sources={"leads": ""})
+    leads.app = crm.app  # the same workspace
+    leads.write("leads", [row(2, **{"First Name": "Lead"}), row(3)])
+    result = leads.run()
+    assert [op["externalId"] for op in result.to_dict()["failed"]] == ["K2"]
+    assert "labelled 'crm'" in result.to_dict()["failed"][0]["error"]
+    leads.write("leads", [row(3)])
+    assert leads.run().plan.summary()["delete"] == 0
+    contacts = crm.contacts()
+    assert contacts["K2"]["source"] == "crm" and contacts["K2"]["defaultFields"]["firstName"] == "First2"
+    assert crm.run().plan.summary()["unchanged"] == 2
+
+
+def test_adopt_any_never_takes_a_contact_another_source_of_the_state_links(tmp_path: Path, state_url: str):
+    """Even with adopt = "any", a contact that another source in this state store links (its
+    label changed meanwhile) is not adopted."""
+    bench = Bench(tmp_path, state_url, sources={"crm": "", "shop": 'adopt = "any"'})
+    bench.write("crm", [row(4)])
+    bench.write("shop", [])
+    bench.run()
+    contact = bench.contacts()["K4"]
+    bench.state.contacts.get(contact["id"]).source = "relabelled-elsewhere"  # as another sync would
+    bench.write("shop", [row(4, Company="Shop's")])
+    result = bench.run()
+    [failed] = result.to_dict()["failed"]
+    assert failed["externalId"] == "K4" and "already belongs to source 'crm'" in failed["error"]
+    assert bench.state.contacts.render(bench.state.contacts.get(contact["id"]))["defaultFields"]["company"] == "Acme"
+
+
 def test_more_deletes_than_max_deletes_are_held(two: Bench):
     """max_deletes = 3 and 4 rows gone: held, exit 3; the 6 other rows are untouched."""
     two.configure(crm="max_deletes = 3")
@@ -291,9 +330,29 @@ def test_only_contacts_this_source_created_or_adopted_are_ever_deleted(tmp_path:
         assert left[contact["id"]]["defaultFields"]["firstName"] == contact["defaultFields"]["firstName"]
 
 
-def test_a_contact_adopted_from_someone_else_is_ours_to_delete(tmp_path: Path, state_url: str):
-    """A foreign contact with exactly our externalId is adopted (relabelled); removing the row deletes it."""
+def test_another_tools_contact_is_not_taken_over_unless_the_source_says_adopt_any(
+    tmp_path: Path, state_url: str
+):
+    """A contact another tool made with our externalId: by default the row fails with a reason
+    saying how to adopt it, and the contact is left as it is (no duplicate either)."""
     bench = Bench(tmp_path, state_url)
+    theirs = bench.add_foreign("K1", "hubspot", "Theirs")
+    bench.write("crm", [row(0), row(1)])
+    result = bench.run()
+    assert result.exit_code == 1
+    [failed] = result.to_dict()["failed"]
+    assert failed["externalId"] == "K1"
+    assert "labelled 'hubspot'" in failed["error"] and 'adopt = "any"' in failed["error"]
+    left = {c["id"]: c for c in bench.state.all_contacts()}
+    assert left[theirs["id"]]["source"] == "hubspot"
+    assert left[theirs["id"]]["defaultFields"]["firstName"] == "Theirs"
+    assert [c["externalId"] for c in left.values()].count("K1") == 1
+
+
+def test_a_contact_adopted_from_someone_else_is_ours_to_delete(tmp_path: Path, state_url: str):
+    """With adopt = "any", a foreign contact with exactly our externalId is adopted
+    (relabelled); removing the row deletes it."""
+    bench = Bench(tmp_path, state_url, sources={"crm": 'adopt = "any"'})
     adopted = bench.add_foreign("K1", "hubspot", "Before")
     bench.write("crm", [row(0), row(1)])
     bench.run()
