@@ -7,6 +7,7 @@ that prints one JSON object as its last line of output; its peak RSS is its own
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -84,12 +85,10 @@ def write_config(
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MB (VmHWM; ru_maxrss elsewhere)."""
-    try:
+    with contextlib.suppress(OSError):  # no /proc (not Linux): the portable figure below
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    except OSError:
-        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -73,13 +73,15 @@ def _mb(value: float) -> str:
 Results = list[dict[str, Any]]
 
 
-def _plan_runs(config: Path, repeats: int, reference: Path | None = None) -> tuple[Results, Results]:
+def _plan_runs(
+    config: Path, repeats: int, reference: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[Results, Results]:
     """``repeats`` dry-run plans, each after a bare ``csv.reader`` pass over ``reference``."""
     plans, readers = [], []
     for _ in range(repeats):
         if reference is not None:
             readers.append(run_child("child", "csvreader", str(reference)))
-        plans.append(run_child("child", "plan", str(config)))
+        plans.append(run_child("child", "plan", str(config), env=env))
     return plans, readers
 
 
@@ -213,8 +215,7 @@ def steady_sql(sizes: Sizes, work: Path) -> Section:
                                       sql_connector(base_table, PG_ENV), env)
             config = write_config(work / f"s2-{n}", sql_connector(edited_table, PG_ENV))
             _point_at(config, state_dir / "state.db")
-            with _env(env):
-                plans, _ = _plan_runs(config, sizes.repeats)
+            plans, _ = _plan_runs(config, sizes.repeats, env=env)
             results[n] = (median([p["seconds"] for p in plans]), max(p["peak_rss_mb"] for p in plans),
                           plans[0]["summary"])
     for n, (seconds, peak, summary) in results.items():
@@ -268,20 +269,6 @@ def _pg_tables(url: str, data: Path, n: int) -> tuple[str, str]:
                     copy.write(chunk)
             conn.execute(f'ANALYZE "{name}"')
     return names
-
-
-class _env:
-    """Environment variables set for the child processes started inside the block."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    def __enter__(self) -> None:
-        os.environ.update(self.values)
-
-    def __exit__(self, *exc: object) -> None:
-        for key in self.values:
-            os.environ.pop(key, None)
 
 
 # --- 5. first run ----------------------------------------------------------------------

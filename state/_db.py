@@ -166,35 +166,9 @@ class Database:
                 yield connection
 
     def read_dict(self, action: str, query: Select[Any], batch_size: int = 10_000) -> dict[Any, Any]:
-        """The rows of a two-column query as a dict, read through the driver's own cursor.
-
-        For the planner's index of a million links, SQLAlchemy's Row objects cost more
-        than the data; the statement is still compiled by SQLAlchemy for the dialect.
-        Drivers that hand over text columns as something else (PyMySQL gives ``bytes`` for
-        a binary collation) go through SQLAlchemy, which converts them.
-        """
-        result: dict[Any, Any] = {}
-        if self.dialect_name not in _PLAIN_TEXT_DIALECTS:
-            with self.read(action) as connection:
-                result.update(connection.execute(query).all())
-            return result
-        with self.read(action) as connection:
-            compiled = query.compile(dialect=connection.dialect)
-            params: Any = compiled.params
-            if compiled.positional:
-                params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-            driver_error = connection.dialect.loaded_dbapi.Error
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(str(compiled), params)
-                while rows := cursor.fetchmany(batch_size):
-                    result.update(rows)
-            except driver_error as exc:
-                # Wrapped as SQLAlchemy wraps it, so it is translated like any other error.
-                raise DBAPIError.instance(None, None, exc, driver_error) from exc
-            finally:
-                cursor.close()
-        return result
+        """The rows of a two-column query as a dict (see :meth:`stream_pairs`)."""
+        with self.stream_pairs(action, query, batch_size) as pairs:
+            return dict(pairs)
 
     @contextmanager
     def stream_pairs(
@@ -202,9 +176,12 @@ class Database:
     ) -> Iterator[Iterator[tuple[Any, Any]]]:
         """The rows of a two-column query, streamed as plain tuples inside a read transaction.
 
-        Through the driver's own cursor where its text columns arrive as ``str`` (a
-        server-side one on PostgreSQL, so memory stays flat); through SQLAlchemy's
-        streaming elsewhere.
+        For the planner's million links, SQLAlchemy's Row objects cost more than the data,
+        so the statement (still compiled by SQLAlchemy for the dialect) runs on the driver's
+        own cursor where text columns arrive as ``str``: a server-side one on PostgreSQL,
+        so memory stays flat. Drivers that hand text over as something else (PyMySQL gives
+        ``bytes`` for a binary collation) stream through SQLAlchemy, which converts them.
+        A driver error is raised as SQLAlchemy wraps it, so :meth:`read` translates it.
         """
         with self.read(action) as connection:
             if self.dialect_name not in _PLAIN_TEXT_DIALECTS:
@@ -224,29 +201,22 @@ class Database:
             raw = connection.connection
             named = self.dialect_name == "postgresql"
             cursor = raw.cursor(name="openphone_sync_stream") if named else raw.cursor()
+
+            def batches() -> Iterator[Sequence[tuple[Any, Any]]]:
+                try:
+                    while rows := cursor.fetchmany(batch_size):
+                        yield rows
+                except driver_error as exc:
+                    raise DBAPIError.instance(None, None, exc, driver_error) from exc
+
             try:
-                cursor.execute(str(compiled), params)
-
-                def batches() -> Iterator[Sequence[tuple[Any, Any]]]:
-                    try:
-                        while rows := cursor.fetchmany(batch_size):
-                            yield rows
-                    except driver_error as exc:
-                        raise self._wrapped(action, exc, driver_error) from exc
-
+                try:
+                    cursor.execute(str(compiled), params)
+                except driver_error as exc:
+                    raise DBAPIError.instance(None, None, exc, driver_error) from exc
                 yield chain.from_iterable(batches())
-            except driver_error as exc:
-                raise self._wrapped(action, exc, driver_error) from exc
             finally:
                 cursor.close()
-
-    def _wrapped(self, action: str, exc: BaseException, driver_error: Any) -> StateError:
-        """A driver's error as :meth:`translated` would report it."""
-        wrapped = DBAPIError.instance(None, None, exc, driver_error)
-        return StateError(
-            f"state store {self.url_for_display}: could not {action}: "
-            f"{describe_error(wrapped, self._password)}"
-        )
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -69,22 +69,6 @@ def new_store_location(url: str) -> tuple[str, Path | None]:
     return display_url(parsed), folder
 
 
-def _set_up(url: str) -> bool:
-    """Whether a run already created the state store at ``url`` (looked at without writing)."""
-    parsed = parse_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database in ("", ":memory:") or database.startswith("file:"):
-            return True  # nothing on disk to spare; opening it as usual creates no file
-        return Path(database).expanduser().exists()
-    db = Database(url)
-    try:
-        with db.read("look for the state store's tables") as connection:
-            return inspect(connection).has_table(migrations_table.name)
-    finally:
-        db.dispose()
-
-
 def _sqlite_locked(exc: StateError) -> bool:
     cause = exc.__cause__
     return (
@@ -151,7 +135,18 @@ class StateStore:
         Raises:
             StateError: the URL does not parse, or its database cannot be reached.
         """
-        return _set_up(url)
+        parsed = parse_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database or ""
+            if database in ("", ":memory:") or database.startswith("file:"):
+                return True  # nothing on disk to spare; opening it as usual creates no file
+            return Path(database).expanduser().exists()
+        db = Database(url)
+        try:
+            with db.read("look for the state store's tables") as connection:
+                return inspect(connection).has_table(migrations_table.name)
+        finally:
+            db.dispose()
 
     def close(self) -> None:
         """Close every connection. Calling it twice is harmless."""
