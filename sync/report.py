@@ -42,7 +42,7 @@ def _value(value: Any) -> str:
 
 
 def describe_new(op: Op) -> str:
-    """A create in one or two lines: what the new contact will hold."""
+    """A create in one or two lines: what the new contact will hold (console markup, data escaped)."""
     payload = op.contact.payload() if op.contact else {}
     parts = [str(payload[k]) for k in ("company", "role") if payload.get(k)]
     parts += [i["value"] for i in payload.get("phoneNumbers", [])]
@@ -50,29 +50,29 @@ def describe_new(op: Op) -> str:
     custom = sum(1 for v in payload.get("customFields", {}).values() if v is not None)
     if custom:
         parts.append(f"{custom} custom field{'s' if custom > 1 else ''}")
-    text = " · ".join(parts) or "(name only)"
+    text = escape(" · ".join(parts)) or "(name only)"
     if op.note:
-        text += f"\n({op.note})"
+        text += f"\n({escape(op.note)})"
     if op.error:
-        text += f"\n[red]{op.error}[/red]"
+        text += f"\n[red]{escape(op.error)}[/red]"
     return text
 
 
 def describe_changes(op: Op, limit: int = 4) -> str:
-    """Field-level before → after, one per line."""
+    """Field-level before → after, one per line (console markup, data escaped)."""
     if op.kind == "delete":
         return "contact deleted"
     if op.kind == "create":
         return describe_new(op)
     lines = []
     for change in op.changes[:limit]:
-        lines.append(f"{change.field}: {_value(change.before)} → {_value(change.after)}")
+        lines.append(escape(f"{change.field}: {_value(change.before)} → {_value(change.after)}"))
     if len(op.changes) > limit:
         lines.append(f"… {len(op.changes) - limit} more")
     if op.note:
-        lines.append(f"({op.note})")
+        lines.append(f"({escape(op.note)})")
     if op.error:
-        lines.append(f"[red]{op.error}[/red]")
+        lines.append(f"[red]{escape(op.error)}[/red]")
     return "\n".join(lines)
 
 
@@ -93,9 +93,10 @@ def _ops_table(title: str, ops: Sequence[Op], style: str) -> Table:
     table.add_column("name")
     table.add_column("what (before → after)" if title.endswith("updated") else "what")
     for op in ops[:SHOW_PER_KIND]:
-        # Contact data is never markup: a name like "[/b]" is shown as typed.
-        table.add_row(*map(escape, (op.source, op.external_id, str(op.row or ""), _name(op),
-                                    describe_changes(op))))
+        # Contact data is never markup: a name like "[/b]" is shown as typed (describe_changes
+        # escapes its data itself and keeps its own styling of errors).
+        table.add_row(*map(escape, (op.source, op.external_id, str(op.row or ""), _name(op))),
+                      describe_changes(op))
     if len(ops) > SHOW_PER_KIND:
         table.add_row("…", f"{len(ops) - SHOW_PER_KIND} more", "", "", "see --output json or --report")
     return table
